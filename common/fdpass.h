@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Byte streams with file descriptors over AF_UNIX sockets (SCM_RIGHTS). */
+#ifndef COMMON_FDPASS_H
+#define COMMON_FDPASS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define FDPASS_MAX_FDS	8
+
+/*
+ * Sends all len bytes; nfds fds (<= FDPASS_MAX_FDS) ride on the first byte.
+ * Retries EINTR and short writes. Returns 0 or -errno. Never closes fds.
+ */
+int fd_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
+
+/*
+ * Receives exactly len bytes (looping over short reads), collecting fds that
+ * arrive with them into fds[] (capacity max_fds), count in *nfds.
+ * Returns 0, -ECONNRESET if the peer closed before the first byte, -EPIPE if
+ * it closed part-way, -EMSGSIZE if more fds arrived than fit or the kernel
+ * truncated control data (MSG_CTRUNC), or -errno. On any error every fd
+ * received by this call is closed and *nfds is 0.
+ */
+int fd_recv(int sock, void *buf, size_t len, int *fds, size_t max_fds, size_t *nfds);
+
+/* Closes fds[0..n) that are >= 0 and sets them to -1. */
+void fds_close(int *fds, size_t n);
+
+/* Plain full-length read/write on any fd, retrying EINTR: 0 or -errno (-EPIPE on EOF). */
+int read_full(int fd, void *buf, size_t len);
+int write_full(int fd, const void *buf, size_t len);
+
+#endif /* COMMON_FDPASS_H */

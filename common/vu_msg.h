@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* One vhost-user message with its fds: receive, validate framing, send. */
+#ifndef COMMON_VU_MSG_H
+#define COMMON_VU_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/vhost_user.h"
+
+struct vu_msg {
+	struct vhost_user_hdr hdr;
+	union vhost_user_payload payload;
+	int fds[VHOST_USER_MAX_FDS];
+	size_t nfds;
+};
+
+/* Empty message for request, no fds (all -1). */
+void vu_msg_init(struct vu_msg *m, uint32_t request);
+
+/*
+ * Reads one message: the header (with any fds), then hdr.size payload bytes.
+ * Returns 0; -ECONNRESET on orderly EOF before a header; -EPROTO when the
+ * header is malformed (bad version, size > VHOST_USER_PAYLOAD_MAX, or
+ * truncated); -EMSGSIZE on too many fds; other -errno. On error no fd is left
+ * open.
+ */
+int vu_msg_recv(int sock, struct vu_msg *m);
+
+/* Writes header + hdr.size payload bytes with m->fds. 0 or -errno. */
+int vu_msg_send(int sock, const struct vu_msg *m);
+
+/* Closes the message's fds that the handler did not take (set to -1). */
+void vu_msg_close_fds(struct vu_msg *m);
+
+/* Takes fd i out of the message (the caller now owns it); -1 if none. */
+int vu_msg_take_fd(struct vu_msg *m, size_t i);
+
+/* Builds the reply to req in place: flags VHOST_USER_REPLY_FLAGS, size bytes. */
+void vu_msg_make_reply(struct vu_msg *m, uint32_t size);
+
+/* "SET_MEM_TABLE" etc.; "UNKNOWN" outside the table. */
+const char *vu_request_name(uint32_t request);
+
+/*
+ * Exact or minimum payload size a front-end request must carry, from the
+ * spec: returns true and sets *size / *exact; false for unknown requests.
+ * SET_MEM_TABLE and GET/SET_CONFIG are variable (exact = false, size = min).
+ */
+bool vu_request_payload_size(uint32_t request, size_t *size, bool *exact);
+
+#endif /* COMMON_VU_MSG_H */

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The virtio-vhost-user ("vvu-proxy") PCI device, laid out as crosvm built
+ * it, so that a device VM sees what crosvm's documentation shows.
+ */
+#ifndef PROTOCOL_VVU_H
+#define PROTOCOL_VVU_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#define VVU_PCI_VENDOR_ID		0x1af4
+#define VVU_PCI_DEVICE_ID		0x107d
+#define VVU_PCI_REVISION		1
+#define VVU_PCI_CLASS			0x00	/* unclassified */
+#define VVU_PCI_SUBCLASS		0xff
+#define VVU_VIRTIO_DEVICE_TYPE		61	/* non-standard */
+
+/* BAR0: 32-bit memory, the virtio-pci modern structures and MSI-X. */
+#define VVU_BAR0			0
+#define VVU_BAR0_SIZE			0x8000
+#define VVU_COMMON_CFG_OFFSET		0x0000
+#define VVU_ISR_OFFSET			0x1000
+#define VVU_DEVICE_CFG_OFFSET		0x2000
+#define VVU_NOTIFY_OFFSET		0x3000
+#define VVU_NOTIFY_OFF_MULTIPLIER	4
+#define VVU_MSIX_TABLE_OFFSET		0x6000
+#define VVU_MSIX_PBA_OFFSET		0x7000
+
+/* BAR2: 64-bit memory, doorbells and the notification configuration. */
+#define VVU_BAR2			2
+#define VVU_BAR2_SIZE			0x4000
+#define VVU_DOORBELL_OFFSET		0x0000
+#define VVU_DOORBELL_SIZE		0x2000
+#define VVU_DOORBELL_OFF_MULTIPLIER	4
+#define VVU_NOTIFICATION_OFFSET		0x2000
+
+/* BAR4: 64-bit prefetchable memory, the sibling's RAM regions back to back. */
+#define VVU_BAR4			4
+
+/* Vendor capability cfg_types beyond virtio's own. */
+#define VVU_PCI_CAP_DOORBELL_CFG	6
+#define VVU_PCI_CAP_NOTIFICATION_CFG	7
+#define VVU_PCI_CAP_SHARED_MEMORY_CFG	8
+
+/* Virtqueues of the device itself. */
+#define VVU_RXQ				0	/* device -> driver: front-end messages */
+#define VVU_TXQ				1	/* driver -> device: back-end messages */
+#define VVU_NUM_QUEUES			2
+
+/* The sibling may have this many vhost-user queues. */
+#define VVU_MAX_VHOST_QUEUES		16
+/* MSI-X vectors: config, rxq/txq, then one per vhost queue notification. */
+#define VVU_MSIX_VECTORS		(2 + VVU_MAX_VHOST_QUEUES + 1)
+
+#define VVU_STATUS_BACKEND_UP		(1u << 0)
+
+struct vvu_config {
+	uint32_t status;
+	uint32_t max_vhost_queues;
+	uint8_t uuid[16];
+};
+static_assert(sizeof(struct vvu_config) == 24, "vvu_config");
+
+/* BAR2 + VVU_NOTIFICATION_OFFSET. */
+struct vvu_notification_cfg {
+	uint16_t notification_select;
+	uint16_t notification_msix_vector;	/* VIRTIO_MSI_NO_VECTOR: none */
+};
+static_assert(sizeof(struct vvu_notification_cfg) == 4, "notification cfg");
+
+/* virtio_pci_cap + doorbell multiplier. */
+struct vvu_doorbell_cap {
+	uint8_t cap_vndr, cap_next, cap_len, cfg_type, bar, id, padding[2];
+	uint32_t offset;
+	uint32_t length;
+	uint32_t doorbell_off_multiplier;
+};
+static_assert(sizeof(struct vvu_doorbell_cap) == 20, "doorbell cap");
+
+#endif /* PROTOCOL_VVU_H */

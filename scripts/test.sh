@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test of the project: installs the Debian packages it needs,
+# builds build/ (and build-san/, with ASan and UBSan), runs all meson test
+# suites, and prints "N passed, N failed[, N skipped]" as its last line.
+# Exit status: 0 only if nothing failed.
+#
+# usage: scripts/test.sh [SUITE...]     (default: every suite)
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+ensure_packages "${VVU_BUILD_PACKAGES[@]}" "${VVU_TEST_PACKAGES[@]}"
+build_tree "$VVU_BUILD"
+build_tree "$VVU_ROOT/build-san" -Db_sanitize=address,undefined -Db_lundef=false
+
+suites=()
+for s in "$@"; do suites+=(--suite "$s"); done
+
+# The sanitizer build runs the suites that are pure project code; the full
+# build runs everything.
+run_suite_set() {
+	local dir=$1; shift
+	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" >&2
+}
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite_set "$VVU_ROOT/build-san" --suite unit --suite harness
+run_suite_set "$VVU_BUILD" "${suites[@]}"
+
+# Count from both test logs; name every skipped test and its reason.
+python3 - "$VVU_ROOT/build-san/meson-logs/testlog.json" \
+	"$VVU_BUILD/meson-logs/testlog.json" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as e:
+        print(f"test.sh: no test log {path}: {e}")
+        failed += 1
+        continue
+    tag = "san" if "build-san" in path else "build"
+    for line in lines:
+        t = json.loads(line)
+        r = t["result"]
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+            why = (t.get("stdout") or "").strip().splitlines()
+            print(f"SKIP [{tag}] {t['name']}: {why[-1] if why else 'no reason given'}")
+        else:
+            failed += 1
+            print(f"FAIL [{tag}] {t['name']}: {r}")
+summary = f"{passed} passed, {failed} failed"
+if skipped:
+    summary += f", {skipped} skipped"
+print(summary)
+sys.exit(1 if failed or passed == 0 else 0)
+PY
