@@ -12,7 +12,9 @@ typedef void (*evloop_fd_cb)(int fd, void *arg);
 
 /*
  * A new event base whose loop exits (evloop_run returns) on SIGTERM or
- * SIGINT. NULL on failure (logged).
+ * SIGINT. NULL on failure (logged). libevent delivers signals to one base at
+ * a time (the one that last added a signal or started its loop), so a
+ * program with several loops should handle signals in one of them only.
  */
 struct event_base *evloop_new(void);
 

@@ -7,12 +7,19 @@
 #include <sys/types.h>
 
 #define FDPASS_MAX_FDS	8
+/* fd_sendv takes at most this many iovecs. */
+#define FDPASS_MAX_IOV	8
+
+struct iovec;
 
 /*
  * Sends all len bytes; nfds fds (<= FDPASS_MAX_FDS) ride on the first byte.
  * Retries EINTR and short writes. Returns 0 or -errno. Never closes fds.
  */
 int fd_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
+/* Like fd_send, gathering from iov[0..iovcnt), iovcnt <= FDPASS_MAX_IOV. */
+int fd_sendv(int sock, const struct iovec *iov, int iovcnt,
+	     const int *fds, size_t nfds);
 
 /*
  * Receives exactly len bytes (looping over short reads), collecting fds that
@@ -20,7 +27,9 @@ int fd_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
  * Returns 0, -ECONNRESET if the peer closed before the first byte, -EPIPE if
  * it closed part-way, -EMSGSIZE if more fds arrived than fit or the kernel
  * truncated control data (MSG_CTRUNC), or -errno. On any error every fd
- * received by this call is closed and *nfds is 0.
+ * received by this call is closed and *nfds is 0. After -EMSGSIZE all len
+ * bytes have still been read, so the stream stays at a message boundary.
+ * Meant for blocking sockets: -EAGAIN part-way loses the bytes read so far.
  */
 int fd_recv(int sock, void *buf, size_t len, int *fds, size_t max_fds, size_t *nfds);
 

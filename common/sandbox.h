@@ -6,8 +6,9 @@
 /*
  * Sets no_new_privs and loads a seccomp filter allowing only the syscalls
  * named in the NULL-terminated list (names as libseccomp knows them, e.g.
- * "read"); any other syscall kills the process (SIGSYS). An unknown name is an
- * error naming it. 0 or -errno; on error nothing is loaded.
+ * "read"); any other syscall, by any thread (existing ones included), kills
+ * the process (SIGSYS). An unknown name is an error naming it. 0 or -errno;
+ * on error nothing is loaded.
  */
 int sandbox_enter(const char *const *allowed_syscalls);
 

@@ -24,7 +24,8 @@ void vu_msg_init(struct vu_msg *m, uint32_t request);
  * Returns 0; -ECONNRESET on orderly EOF before a header; -EPROTO when the
  * header is malformed (bad version, size > VHOST_USER_PAYLOAD_MAX, or
  * truncated); -EMSGSIZE on too many fds; other -errno. On error no fd is left
- * open.
+ * open. After -EMSGSIZE the header and payload were still read (m holds them,
+ * without fds), so the caller may reply with an error and carry on.
  */
 int vu_msg_recv(int sock, struct vu_msg *m);
 
@@ -37,7 +38,11 @@ void vu_msg_close_fds(struct vu_msg *m);
 /* Takes fd i out of the message (the caller now owns it); -1 if none. */
 int vu_msg_take_fd(struct vu_msg *m, size_t i);
 
-/* Builds the reply to req in place: flags VHOST_USER_REPLY_FLAGS, size bytes. */
+/*
+ * Builds the reply to req in place: flags VHOST_USER_REPLY_FLAGS, size bytes.
+ * Closes the request fds still in m, so none travel back with the reply; set
+ * reply fds (e.g. GET_INFLIGHT_FD's) after this call.
+ */
 void vu_msg_make_reply(struct vu_msg *m, uint32_t size);
 
 /* "SET_MEM_TABLE" etc.; "UNKNOWN" outside the table. */
