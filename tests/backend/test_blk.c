@@ -121,18 +121,18 @@ static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
 START_TEST(test_config_and_features)
 {
 	uint64_t f = blk_features(&blk);
-	uint8_t cfg[60];
+	struct virtio_blk_config cfg;
 
 	ck_assert_uint_eq(blk.capacity, DISK_SECTORS);
-	ck_assert_uint_eq(blk_device_ops.config_size(&blk), 60);
-	blk_device_ops.get_config(&blk, cfg, 0, sizeof(cfg));
-	ck_assert_uint_eq(*(uint64_t *)cfg, DISK_SECTORS);
-	ck_assert_uint_eq(*(uint32_t *)(cfg + 12), BLK_SEG_MAX);
-	ck_assert_uint_eq(*(uint32_t *)(cfg + 20), 512);
-	ck_assert_uint_eq(*(uint16_t *)(cfg + 34), 2);
-	ck_assert_uint_eq(*(uint32_t *)(cfg + 36), BLK_MAX_DISCARD_SECTORS);
-	ck_assert_uint_eq(*(uint32_t *)(cfg + 48), BLK_MAX_DISCARD_SECTORS);
-	ck_assert_uint_eq(cfg[56], 1);
+	ck_assert_uint_eq(blk_device_ops.config_size(&blk), sizeof(cfg));
+	blk_device_ops.get_config(&blk, &cfg, 0, sizeof(cfg));
+	ck_assert_uint_eq(cfg.capacity, DISK_SECTORS);
+	ck_assert_uint_eq(cfg.seg_max, BLK_SEG_MAX);
+	ck_assert_uint_eq(cfg.blk_size, 512);
+	ck_assert_uint_eq(cfg.num_queues, 2);
+	ck_assert_uint_eq(cfg.max_discard_sectors, BLK_MAX_DISCARD_SECTORS);
+	ck_assert_uint_eq(cfg.max_write_zeroes_sectors, BLK_MAX_DISCARD_SECTORS);
+	ck_assert_uint_eq(cfg.write_zeroes_may_unmap, 1);
 	ck_assert(f & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
 	ck_assert(f & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
 	ck_assert(f & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
