@@ -170,14 +170,17 @@ int vu_handle_set_vring_addr(struct vu_backend *vb, struct vu_msg *m)
 	vr->addr_set = true;
 	/* Dirty logging is never negotiated, so log_guest_addr is unused. */
 
-	if (vr->started)
-		return vu_vring_remap(vb, (unsigned int)qidx);
-	/* Check now if we can; a front-end may also send it before the table. */
+	/*
+	 * Check now if we can (a front-end may send it before the table): only
+	 * a memory change may leave a started ring paused, never new addresses.
+	 */
 	if (vb->mem.nregions) {
 		ret = vu_vring_translate(vb, (unsigned int)qidx, &desc, &avail, &used);
 		if (ret)
 			return ret;
 	}
+	if (vr->started)
+		return vu_vring_remap(vb, (unsigned int)qidx);
 	return 0;
 }
 

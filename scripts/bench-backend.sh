@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Benchmarks vblk-backend --socket against qemu-storage-daemon on the same
+# tmpfs file in the same run, with the harness's load generator (vu-load), and
+# prints IOPS and MB/s side by side with the ratio ours/theirs. A plain
+# pread/pwrite loop on the same file is the ceiling.
+#
+# usage: scripts/bench-backend.sh [--runtime SECONDS] [--size MiB]
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+. "$VVU_ROOT/scripts/lib/backend.sh"
+
+runtime=5 size=256
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runtime) runtime=${2:?--runtime needs seconds}; shift 2 ;;
+	--size) size=${2:?--size needs MiB}; shift 2 ;;
+	-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown option '$1' (see --help)" ;;
+	esac
+done
+
+ensure_packages "${VVU_BUILD_PACKAGES[@]}" qemu-system-common iproute2
+build_tree "$VVU_BUILD"
+load=$VVU_BUILD/tests/harness/vu-load
+
+dir=$(mktemp -d /dev/shm/vvu-bench.XXXXXX)
+trap 'backend_kill KILL || true; rm -rf "$dir"' EXIT
+# A written file: reads of holes would measure nothing.
+dd if=/dev/urandom of="$dir/disk.img" bs=1M count="$size" status=none
+
+# name rw bs iodepth
+rows=(
+	"4k-randread-qd1 randread 4096 1"
+	"4k-randread-qd32 randread 4096 32"
+	"4k-randwrite-qd32 randwrite 4096 32"
+	"128k-seqread-qd8 read 131072 8"
+)
+
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+# run_backend KIND ROW...: prints "iops mbps" per row.
+run_backend() {
+	local kind=$1 row name rw bs qd out
+	backend_start "$kind" "$dir/sock" "$dir/disk.img" "$dir/$kind.log"
+	for row in "${rows[@]}"; do
+		read -r name rw bs qd <<<"$row"
+		out=$("$load" --socket "$dir/sock" --rw "$rw" --bs "$bs" \
+			--iodepth "$qd" --runtime "$runtime")
+		echo "$(field iops <<<"$out") $(field mbps <<<"$out")"
+	done
+	backend_stop
+}
+
+mapfile -t ours < <(run_backend vblk)
+mapfile -t theirs < <(run_backend qsd)
+
+printf '%-20s %12s %9s %12s %9s %7s %12s\n' test "vblk IOPS" "MB/s" \
+	"qsd IOPS" "MB/s" ratio "raw IOPS"
+for i in "${!rows[@]}"; do
+	read -r name rw bs qd <<<"${rows[$i]}"
+	read -r oi om <<<"${ours[$i]}"
+	read -r ti tm <<<"${theirs[$i]}"
+	raw=$("$load" --raw "$dir/disk.img" --rw "$rw" --bs "$bs" --runtime "$runtime" |
+		field iops)
+	printf '%-20s %12s %9s %12s %9s %7s %12s\n' "$name" "$oi" "$om" "$ti" "$tm" \
+		"$(awk -v a="$oi" -v b="$ti" 'BEGIN { printf "%.2f", a / b }')" "$raw"
+done
