@@ -77,9 +77,6 @@ int blk_init(struct blk_dev *b, int fd, bool read_only, unsigned int nqueues,
 		       strerror(-ret));
 		return ret;
 	}
-	b->iov = calloc(VQ_MAX_IOV, sizeof(*b->iov));
-	if (!b->iov)
-		return -ENOMEM;
 	b->fd = fd;
 	b->read_only = read_only;
 	b->capacity = size >> VIRTIO_BLK_SECTOR_SHIFT;
@@ -92,11 +89,6 @@ int blk_init(struct blk_dev *b, int fd, bool read_only, unsigned int nqueues,
 	return 0;
 }
 
-void blk_destroy(struct blk_dev *b)
-{
-	free(b->iov);
-	b->iov = NULL;
-}
 
 uint64_t blk_features(const struct blk_dev *b)
 {
@@ -112,16 +104,19 @@ uint64_t blk_features(const struct blk_dev *b)
 }
 
 /*
- * Copies the iovecs covering bytes [skip, skip + len) of iov[0..n) into
- * b->iov; returns how many. The caller has checked that they exist.
+ * Trims iov[0..n) in place to the bytes [skip, skip + len) and returns how
+ * many iovecs that leaves. Each input gives at most one output at an index no
+ * higher than its own, so the element's own array serves: no shared scratch,
+ * and requests can be served on several threads at once.
  */
-static unsigned int blk_slice(struct blk_dev *b, const struct iovec *iov,
-			      unsigned int n, uint64_t skip, uint64_t len)
+static unsigned int blk_slice(struct iovec *iov, unsigned int n, uint64_t skip,
+			      uint64_t len)
 {
 	unsigned int i, out = 0;
 
 	for (i = 0; i < n && len; i++) {
 		uint64_t l = iov[i].iov_len;
+		uint8_t *base = iov[i].iov_base;
 
 		if (skip >= l) {
 			skip -= l;
@@ -130,8 +125,8 @@ static unsigned int blk_slice(struct blk_dev *b, const struct iovec *iov,
 		l -= skip;
 		if (l > len)
 			l = len;
-		b->iov[out].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		b->iov[out].iov_len = l;
+		iov[out].iov_base = base + skip;
+		iov[out].iov_len = l;
 		out++;
 		len -= l;
 		skip = 0;
@@ -182,7 +177,7 @@ static bool blk_range_ok(const struct blk_dev *b, uint64_t sector, uint64_t nsec
 }
 
 /* IN or OUT with data bytes in iov[0..n); returns the status. */
-static uint8_t blk_do_rw(struct blk_dev *b, uint64_t sector, const struct iovec *iov,
+static uint8_t blk_do_rw(struct blk_dev *b, uint64_t sector, struct iovec *iov,
 			 unsigned int n, uint64_t skip, uint64_t len, bool write)
 {
 	int ret;
@@ -200,8 +195,8 @@ static uint8_t blk_do_rw(struct blk_dev *b, uint64_t sector, const struct iovec 
 	}
 	if (write && b->read_only)
 		return VIRTIO_BLK_S_IOERR;
-	n = blk_slice(b, iov, n, skip, len);
-	ret = blk_rw(b, b->iov, n, sector << VIRTIO_BLK_SECTOR_SHIFT, write);
+	n = blk_slice(iov, n, skip, len);
+	ret = blk_rw(b, iov, n, sector << VIRTIO_BLK_SECTOR_SHIFT, write);
 	if (ret) {
 		pr_warn("%s at sector %llu failed: %s", write ? "write" : "read",
 			(unsigned long long)sector, strerror(-ret));
@@ -345,7 +340,7 @@ int blk_handle_request(struct blk_dev *b, struct vq_elem *e, uint32_t *used_len)
 	struct virtio_blk_outhdr hdr;
 	uint8_t *status_ptr = blk_status_byte(e);
 	uint8_t status = VIRTIO_BLK_S_OK;
-	const struct iovec *in = e->iov + e->out_num;
+	struct iovec *in = e->iov + e->out_num;
 	uint32_t written = 0;
 
 	if (e->out_len < BLK_HDR_SIZE) {

@@ -25,7 +25,6 @@ struct blk_dev {
 	uint64_t capacity;		/* 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config;
-	struct iovec *iov;		/* scratch, VQ_MAX_IOV entries */
 };
 
 /*
@@ -35,7 +34,6 @@ struct blk_dev {
  */
 int blk_init(struct blk_dev *b, int fd, bool read_only, unsigned int nqueues,
 	     const char *serial);
-void blk_destroy(struct blk_dev *b);
 
 uint64_t blk_features(const struct blk_dev *b);
 

@@ -17,9 +17,13 @@
 #include "common/log.h"
 #include "vblk-backend/blk.h"
 #include "vblk-backend/server.h"
+#include "vblk-backend/work_pool.h"
 
 #define PROG		"vblk-backend"
 #define EXIT_USAGE	2
+
+#define IO_THREADS_MAX		16
+#define IO_THREADS_DEFAULT_MAX	4
 
 struct vblk_opts {
 	const char *socket_path;
@@ -27,6 +31,7 @@ struct vblk_opts {
 	const char *serial;
 	bool read_only;
 	unsigned int queues;
+	unsigned int io_threads;
 	enum log_level level;
 };
 
@@ -41,6 +46,8 @@ static void usage(FILE *f)
 		"  -r, --read-only       open the disk read-only and offer VIRTIO_BLK_F_RO\n"
 		"  -q, --queues N        number of request queues, 1..%d (default 1)\n"
 		"  -S, --serial ID       device serial for GET_ID, at most %d bytes\n"
+		"  -t, --io-threads N    threads that help serve large batches, 0..%d\n"
+		"                        (default: online CPUs - 1, at most %d)\n"
 		"  -l, --log-level LVL   err, warn, info (default) or debug\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
@@ -48,19 +55,22 @@ static void usage(FILE *f)
 		"One front-end is served at a time; others wait until it disconnects.\n"
 		"SIGTERM or SIGINT: exit 0 after removing the socket.\n"
 		"Exit status: 0 on success, 1 on runtime errors, 2 on bad usage.\n",
-		VU_MAX_QUEUES, VIRTIO_BLK_ID_BYTES);
+		VU_MAX_QUEUES, VIRTIO_BLK_ID_BYTES, IO_THREADS_MAX,
+		IO_THREADS_DEFAULT_MAX);
 }
 
-static int parse_queues(const char *arg, unsigned int *out)
+/* A whole number in [min, max] for option name, or a message naming it. */
+static int parse_uint(const char *name, const char *arg, long min, long max,
+		      unsigned int *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 1 || v > VU_MAX_QUEUES) {
-		fprintf(stderr, PROG ": --queues: '%s' is not a number in 1..%d\n",
-			arg, VU_MAX_QUEUES);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, PROG ": --%s: '%s' is not a number in %ld..%ld\n",
+			name, arg, min, max);
 		return -1;
 	}
 	*out = (unsigned int)v;
@@ -82,7 +92,9 @@ static int parse_option(int c, const char *arg, struct vblk_opts *o)
 		o->read_only = true;
 		return 0;
 	case 'q':
-		return parse_queues(arg, &o->queues);
+		return parse_uint("queues", arg, 1, VU_MAX_QUEUES, &o->queues);
+	case 't':
+		return parse_uint("io-threads", arg, 0, IO_THREADS_MAX, &o->io_threads);
 	case 'S':
 		if (strlen(arg) > VIRTIO_BLK_ID_BYTES) {
 			fprintf(stderr, PROG ": --serial: '%s' is longer than %d bytes\n",
@@ -114,6 +126,7 @@ static int parse_args(int argc, char **argv, struct vblk_opts *o)
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "serial", required_argument, NULL, 'S' },
+		{ "io-threads", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -121,7 +134,7 @@ static int parse_args(int argc, char **argv, struct vblk_opts *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:f:rq:S:l:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:f:rq:S:t:l:hV", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return 1;
@@ -153,6 +166,7 @@ static int vblk_run(const struct vblk_opts *o)
 {
 	struct event_base *base = NULL;
 	struct vu_backend vb = { 0 };
+	struct work_pool *pool = NULL;
 	struct vu_server srv;
 	struct blk_dev blk;
 	int fd, ret = 1;
@@ -167,12 +181,18 @@ static int vblk_run(const struct vblk_opts *o)
 		goto out_fd;
 	base = evloop_new();
 	if (!base)
-		goto out_blk;
+		goto out_fd;
 	vu_server_init(&srv, base);
 	if (vu_backend_init(&vb, o->queues, &blk_device_ops, &blk,
 			    &vu_server_transport_ops, &srv))
 		goto out_base;
 	srv.vb = &vb;
+	if (o->io_threads) {
+		pool = work_pool_new(o->io_threads);
+		if (!pool)
+			goto out_vb;
+		vu_backend_set_pool(&vb, pool);
+	}
 	if (vu_server_listen(&srv, o->socket_path))
 		goto out_vb;
 
@@ -185,18 +205,29 @@ static int vblk_run(const struct vblk_opts *o)
 	vu_server_close(&srv);
 out_vb:
 	vu_backend_destroy(&vb);
+	work_pool_free(pool);
 out_base:
 	evloop_free(base);
-out_blk:
-	blk_destroy(&blk);
 out_fd:
 	close(fd);
 	return ret;
 }
 
+/* One helper per other CPU: the loop's own thread serves too. */
+static unsigned int default_io_threads(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus <= 1)
+		return 0;
+	return cpus - 1 > IO_THREADS_DEFAULT_MAX ? IO_THREADS_DEFAULT_MAX
+						 : (unsigned int)cpus - 1;
+}
+
 int main(int argc, char **argv)
 {
-	struct vblk_opts o = { .queues = 1, .level = LOG_LVL_INFO };
+	struct vblk_opts o = { .queues = 1, .level = LOG_LVL_INFO,
+			       .io_threads = default_io_threads() };
 	int ret;
 
 	ret = parse_args(argc, argv, &o);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "protocol/virtio.h"
 #include "vblk-backend/vu_backend.h"
+#include "vblk-backend/work_pool.h"
 
 /* Ring and transport features the back-end itself implements. */
 #define VU_RING_FEATURES	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | \
@@ -35,6 +36,9 @@
  */
 #define VU_PROCESS_BUDGET	1024
 
+/* A batch moving at least this many bytes is served on the pool too. */
+#define VU_PARALLEL_MIN_BYTES	(256 * 1024)
+
 int vu_backend_init(struct vu_backend *vb, unsigned int nqueues,
 		    const struct vu_device_ops *dev_ops, void *dev,
 		    const struct vu_transport_ops *tr_ops, void *tr)
@@ -44,8 +48,8 @@ int vu_backend_init(struct vu_backend *vb, unsigned int nqueues,
 	if (nqueues == 0 || nqueues > VU_MAX_QUEUES)
 		return -EINVAL;
 	memset(vb, 0, sizeof(*vb));
-	vb->elem = malloc(sizeof(*vb->elem));
-	if (!vb->elem)
+	vb->elems = calloc(VU_BATCH, sizeof(*vb->elems));
+	if (!vb->elems)
 		return -ENOMEM;
 	vb->dev_ops = dev_ops;
 	vb->dev = dev;
@@ -78,8 +82,8 @@ void vu_backend_reset(struct vu_backend *vb)
 void vu_backend_destroy(struct vu_backend *vb)
 {
 	vu_backend_reset(vb);
-	free(vb->elem);
-	vb->elem = NULL;
+	free(vb->elems);
+	vb->elems = NULL;
 }
 
 static void vu_notify(struct vu_backend *vb, unsigned int qidx)
@@ -105,12 +109,69 @@ static void vu_rekick(struct vu_backend *vb, unsigned int qidx)
 		pr_warn("queue %u: cannot re-kick: %m", qidx);
 }
 
+static void vu_serve_one(void *arg, unsigned int i)
+{
+	struct vu_backend *vb = arg;
+
+	vb->batch_ret[i] = vb->dev_ops->handle_elem(vb->dev, vb->batch_qidx,
+						    &vb->elems[i],
+						    &vb->batch_len[i]);
+}
+
+/*
+ * Worth waking the pool? Only for a batch whose copies dwarf a thread
+ * wake-up: small requests are served faster on the loop's own thread.
+ */
+static bool vu_batch_parallel(struct vu_backend *vb, unsigned int n)
+{
+	uint64_t bytes = 0;
+
+	if (!vb->pool || n < 2)
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+		bytes += vb->elems[i].out_len + vb->elems[i].in_len;
+	return bytes >= VU_PARALLEL_MIN_BYTES;
+}
+
+/* Serves elems[0..n) and pushes them in order; -EINVAL if one was malformed. */
+static int vu_serve_batch(struct vu_backend *vb, unsigned int qidx, unsigned int n)
+{
+	struct vu_vring *vr = &vb->vrings[qidx];
+	unsigned int i;
+
+	vb->batch_qidx = qidx;
+	if (vu_batch_parallel(vb, n))
+		work_pool_run(vb->pool, vu_serve_one, vb, n);
+	else
+		for (i = 0; i < n; i++)
+			vu_serve_one(vb, i);
+	for (i = 0; i < n; i++) {
+		if (vb->batch_ret[i]) {
+			vr->vq.broken = true;
+			return -EINVAL;
+		}
+		vq_push(&vr->vq, vb->elems[i].head, vb->batch_len[i]);
+	}
+	return 0;
+}
+
+/* Pops up to VU_BATCH requests; *err is vq_pop's error, if it stopped on one. */
+static unsigned int vu_pop_batch(struct vu_backend *vb, struct vq *vq, int *err)
+{
+	unsigned int n = 0;
+	int ret = 0;
+
+	while (n < VU_BATCH && (ret = vq_pop(vq, &vb->elems[n])) == 1)
+		n++;
+	*err = ret < 0 ? ret : 0;
+	return n;
+}
+
 int vu_backend_process_vring(struct vu_backend *vb, unsigned int qidx)
 {
 	struct vu_vring *vr;
-	unsigned int done = 0;
-	uint32_t len;
-	int ret = 0;
+	unsigned int n, done = 0;
+	int ret = 0, err = 0;
 
 	if (qidx >= vb->nqueues)
 		return -EINVAL;
@@ -120,17 +181,12 @@ int vu_backend_process_vring(struct vu_backend *vb, unsigned int qidx)
 
 	for (;;) {
 		vq_disable_notify(&vr->vq);
-		while (done < VU_PROCESS_BUDGET &&
-		       (ret = vq_pop(&vr->vq, vb->elem)) == 1) {
-			ret = vb->dev_ops->handle_elem(vb->dev, qidx, vb->elem, &len);
-			if (ret) {
-				vr->vq.broken = true;
-				break;
-			}
-			vq_push(&vr->vq, vb->elem->head, len);
-			done++;
+		while (!ret && !err && done < VU_PROCESS_BUDGET &&
+		       (n = vu_pop_batch(vb, &vr->vq, &err)) > 0) {
+			ret = vu_serve_batch(vb, qidx, n);
+			done += n;
 		}
-		if (ret < 0)
+		if (ret || err)
 			break;
 		if (done >= VU_PROCESS_BUDGET) {
 			vu_rekick(vb, qidx);
@@ -144,7 +200,7 @@ int vu_backend_process_vring(struct vu_backend *vb, unsigned int qidx)
 	/* One call per batch, if the driver asked for it. */
 	if (done && vq_should_notify(&vr->vq))
 		vu_notify(vb, qidx);
-	if (ret < 0) {
+	if (ret || err) {
 		pr_err("queue %u: malformed request; dropping the front-end", qidx);
 		return -EINVAL;
 	}

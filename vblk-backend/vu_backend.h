@@ -19,8 +19,12 @@
 #include "common/virtqueue.h"
 #include "common/vu_msg.h"
 
+struct work_pool;
+
 /* Queues one back-end serves at most (the KICK/CALL index field is 8 bits). */
 #define VU_MAX_QUEUES		64
+/* Requests popped, then served (maybe in parallel), then pushed, at a time. */
+#define VU_BATCH		16
 /* GET_MAX_MEM_SLOTS: regions ADD_MEM_REG may build up, like libvhost-user. */
 #define VU_MAX_MEM_SLOTS	32
 
@@ -81,13 +85,28 @@ struct vu_backend {
 	bool owner;
 	struct mem_table mem;
 	struct vu_vring vrings[VU_MAX_QUEUES];
-	struct vq_elem *elem;		/* scratch for one request, ~16 KiB */
+	/* One batch of popped requests and their outcomes. */
+	struct vq_elem *elems;		/* VU_BATCH of them, ~16 KiB each */
+	uint32_t batch_len[VU_BATCH];
+	int batch_ret[VU_BATCH];
+	unsigned int batch_qidx;
+	struct work_pool *pool;		/* NULL: serve on the loop's thread */
 };
 
 /* 0 or -ENOMEM; nqueues in 1..VU_MAX_QUEUES. */
 int vu_backend_init(struct vu_backend *vb, unsigned int nqueues,
 		    const struct vu_device_ops *dev_ops, void *dev,
 		    const struct vu_transport_ops *tr_ops, void *tr);
+/*
+ * Lets batches big enough to be worth it be served on pool's threads too
+ * (device ops must then be thread-safe for distinct requests). NULL: inline.
+ */
+static inline void vu_backend_set_pool(struct vu_backend *vb,
+				       struct work_pool *pool)
+{
+	vb->pool = pool;
+}
+
 /* Session reset: unmaps memory, closes every fd, forgets negotiation. */
 void vu_backend_reset(struct vu_backend *vb);
 void vu_backend_destroy(struct vu_backend *vb);

@@ -54,7 +54,6 @@ static void setup_ro(void)
 
 static void teardown(void)
 {
-	blk_destroy(&blk);
 	close(disk_fd);
 	free(elem);
 }
@@ -458,7 +457,6 @@ START_TEST(test_init_rejects_long_serial)
 			 -EINVAL);
 	ck_assert_int_eq(blk_init(&b2, disk_fd, false, 1, "12345678901234567890"), 0);
 	ck_assert_mem_eq(b2.serial, "12345678901234567890", 20);
-	blk_destroy(&b2);
 }
 END_TEST
 

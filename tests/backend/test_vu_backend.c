@@ -84,7 +84,6 @@ static void setup(void)
 static void teardown(void)
 {
 	vu_backend_destroy(&vb);
-	blk_destroy(&blk);
 	munmap(ram, RAM_SIZE);
 	close(ram_fd);
 	close(disk_fd);

@@ -18,7 +18,7 @@ static void usage(FILE *out)
 		"what it does. DISK is the back-end's disk file, read on the host\n"
 		"to check writes landed. With --backend-pid, bad-input scenarios\n"
 		"also check the back-end stays alive and leaks no fd.\n"
-		"Scenarios: io reconnect readonly multiqueue bad-all, and:\n");
+		"Scenarios: io batch reconnect readonly multiqueue bad-all, and:\n");
 	bad_scenario_list(out);
 }
 

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The fork-join pool: every item runs exactly once per round, rounds repeat. */
+#include <check.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "vblk-backend/work_pool.h"
+
+#define ITEMS	1000
+
+struct tally {
+	unsigned int hits[ITEMS];
+	pthread_t who[ITEMS];
+};
+
+static void count(void *arg, unsigned int i)
+{
+	struct tally *t = arg;
+
+	t->hits[i]++;
+	t->who[i] = pthread_self();
+}
+
+START_TEST(test_each_item_once)
+{
+	struct work_pool *p = work_pool_new(3);
+	static struct tally t;
+	bool helped = false;
+
+	ck_assert_ptr_nonnull(p);
+	for (unsigned int round = 1; round <= 50; round++) {
+		work_pool_run(p, count, &t, ITEMS);
+		for (unsigned int i = 0; i < ITEMS; i++) {
+			ck_assert_uint_eq(t.hits[i], round);
+			helped |= !pthread_equal(t.who[i], pthread_self());
+		}
+	}
+	/* Over 50 rounds of 1000 items the helpers must have taken some. */
+	ck_assert(helped);
+	work_pool_run(p, count, &t, 0);
+	work_pool_free(p);
+}
+END_TEST
+
+START_TEST(test_bad_sizes)
+{
+	ck_assert_ptr_null(work_pool_new(0));
+	ck_assert_ptr_null(work_pool_new(65));
+	work_pool_free(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("work_pool");
+	TCase *tc = tcase_create("pool");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_each_item_once);
+	tcase_add_test(tc, test_bad_sizes);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
