@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/fdpass.h"
+#include "common/iov.h"
 
 /*
  * Room for FDPASS_MAX_FDS per recvmsg, plus credentials in case the socket
@@ -31,35 +32,12 @@ void fds_close(int *fds, size_t n)
 	}
 }
 
-/* Drops the first n bytes of iov[0..*cnt), skipping emptied entries. */
-static void iov_advance(struct iovec **iov, int *cnt, size_t n)
-{
-	while (*cnt && n >= (*iov)->iov_len) {
-		n -= (*iov)->iov_len;
-		(*iov)++;
-		(*cnt)--;
-	}
-	if (*cnt && n) {
-		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
-		(*iov)->iov_len -= n;
-	}
-}
-
-static size_t iov_total(const struct iovec *iov, int cnt)
-{
-	size_t total = 0;
-	int i;
-
-	for (i = 0; i < cnt; i++)
-		total += iov[i].iov_len;
-	return total;
-}
-
 int fd_sendv(int sock, const struct iovec *iov, int iovcnt,
 	     const int *fds, size_t nfds)
 {
 	struct iovec local[FDPASS_MAX_IOV];
 	struct iovec *cur = local;
+	unsigned int left;
 	union fdpass_cmsg_buf cbuf;
 	struct msghdr msg;
 	struct cmsghdr *cmsg;
@@ -71,7 +49,8 @@ int fd_sendv(int sock, const struct iovec *iov, int iovcnt,
 	if (iovcnt)
 		memcpy(local, iov, sizeof(*iov) * (size_t)iovcnt);
 	/* SCM_RIGHTS needs at least one data byte to ride on. */
-	if (!iov_total(local, iovcnt))
+	left = (unsigned int)iovcnt;
+	if (!iov_total(local, left))
 		return nfds ? -EINVAL : 0;
 
 	memset(&msg, 0, sizeof(msg));
@@ -86,9 +65,9 @@ int fd_sendv(int sock, const struct iovec *iov, int iovcnt,
 		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
 	}
 
-	while (iovcnt) {
+	while (left) {
 		msg.msg_iov = cur;
-		msg.msg_iovlen = (size_t)iovcnt;
+		msg.msg_iovlen = left;
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -98,7 +77,7 @@ int fd_sendv(int sock, const struct iovec *iov, int iovcnt,
 		/* The fds went with the first byte; the rest is plain data. */
 		msg.msg_control = NULL;
 		msg.msg_controllen = 0;
-		iov_advance(&cur, &iovcnt, (size_t)n);
+		iov_advance(&cur, &left, (size_t)n);
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/iov.h"
 #include "common/memtable.h"
 #include "protocol/virtio.h"
 
@@ -75,11 +76,5 @@ bool vq_should_notify(struct vq *vq);
  */
 bool vq_enable_notify(struct vq *vq);
 void vq_disable_notify(struct vq *vq);
-
-/* Copies between an element's iovecs and a flat buffer; bytes copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		  void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		    const void *buf, size_t len);
 
 #endif /* COMMON_VIRTQUEUE_H */

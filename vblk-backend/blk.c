@@ -134,20 +134,6 @@ static unsigned int blk_slice(struct iovec *iov, unsigned int n, uint64_t skip,
 	return out;
 }
 
-/* Drops done bytes from the front of *iov / *n after a short transfer. */
-static void blk_iov_advance(struct iovec **iov, unsigned int *n, size_t done)
-{
-	while (*n && done >= (*iov)->iov_len) {
-		done -= (*iov)->iov_len;
-		(*iov)++;
-		(*n)--;
-	}
-	if (*n && done) {
-		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + done;
-		(*iov)->iov_len -= done;
-	}
-}
-
 /* Reads or writes all of iov[0..n) at off; 0 or -errno. */
 static int blk_rw(struct blk_dev *b, struct iovec *iov, unsigned int n,
 		  uint64_t off, bool write)
@@ -165,7 +151,7 @@ static int blk_rw(struct blk_dev *b, struct iovec *iov, unsigned int n,
 		if (r == 0)
 			return -EIO;	/* the file shrank under us */
 		off += (uint64_t)r;
-		blk_iov_advance(&iov, &n, (size_t)r);
+		iov_advance(&iov, &n, (size_t)r);
 	}
 	return 0;
 }

@@ -220,19 +220,24 @@ static int vu_handle_get_features(struct vu_backend *vb, struct vu_msg *m)
 	return 0;
 }
 
-static int vu_handle_set_features(struct vu_backend *vb, struct vu_msg *m)
+/* Takes f as the acked set, unless it has bits we did not offer. */
+static int vu_ack_features(const char *what, uint64_t f, uint64_t offered,
+			   uint64_t *acked)
 {
-	uint64_t f = m->payload.u64;
-
-	if (f & ~vb->offered_features) {
-		pr_err("SET_FEATURES: %#llx has bits we did not offer (%#llx)",
-		       (unsigned long long)f,
-		       (unsigned long long)vb->offered_features);
+	if (f & ~offered) {
+		pr_err("%s: %#llx has bits we did not offer (%#llx)", what,
+		       (unsigned long long)f, (unsigned long long)offered);
 		return -EINVAL;
 	}
-	vb->features = f;
-	pr_debug("features %#llx", (unsigned long long)f);
+	*acked = f;
+	pr_debug("%s %#llx", what, (unsigned long long)f);
 	return 0;
+}
+
+static int vu_handle_set_features(struct vu_backend *vb, struct vu_msg *m)
+{
+	return vu_ack_features("SET_FEATURES", m->payload.u64,
+			       vb->offered_features, &vb->features);
 }
 
 static int vu_handle_get_protocol_features(struct vu_backend *vb, struct vu_msg *m)
@@ -243,17 +248,8 @@ static int vu_handle_get_protocol_features(struct vu_backend *vb, struct vu_msg 
 
 static int vu_handle_set_protocol_features(struct vu_backend *vb, struct vu_msg *m)
 {
-	uint64_t f = m->payload.u64;
-
-	if (f & ~vb->offered_protocol) {
-		pr_err("SET_PROTOCOL_FEATURES: %#llx has bits we did not offer (%#llx)",
-		       (unsigned long long)f,
-		       (unsigned long long)vb->offered_protocol);
-		return -EINVAL;
-	}
-	vb->protocol = f;
-	pr_debug("protocol features %#llx", (unsigned long long)f);
-	return 0;
+	return vu_ack_features("SET_PROTOCOL_FEATURES", m->payload.u64,
+			       vb->offered_protocol, &vb->protocol);
 }
 
 static int vu_handle_set_owner(struct vu_backend *vb, struct vu_msg *m)
