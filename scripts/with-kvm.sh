@@ -90,7 +90,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-append "console=ttyS0 quiet loglevel=0 panic=-1 vvu.run=$run vvu.repo=$VVU_ROOT" \
 	-display none -serial stdio -monitor none -no-reboot -nodefaults \
 	$(share root / ro) $(share repo "$VVU_ROOT") $(share tmp /tmp) \
-	</dev/null | sed -u -e 's/\r$//' -e 's/^vvu-guest: /with-kvm: guest: /' ||
+	</dev/null | sed -u -e 's/\r*$//' -e 's/^vvu-guest: /with-kvm: guest: /' ||
 	rc=$?
 if [ "${PIPESTATUS[0]}" = 124 ] || [ $rc = 124 ]; then
 	echo "with-kvm: timed out after $timeout_s s" >&2

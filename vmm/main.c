@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* vmm: a minimal KVM virtual machine monitor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "vmm/acpi.h"
+#include "vmm/boot.h"
+#include "vmm/legacy.h"
+#include "vmm/serial.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+#define PROG		"vmm"
+#define EXIT_USAGE	2
+#define DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=-1"
+#define MEM_MIN_MIB	16
+#define MEM_MAX_MIB	(1024 * 1024)
+
+struct run_opts {
+	unsigned int mem_mib;
+	unsigned int cpus;
+	const char *initrd;
+	const char *params;
+	const char *serial_file;	/* NULL: stdout */
+	const char *kernel;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " run [OPTIONS] KERNEL\n"
+		"       " PROG " --help | --version\n"
+		"Boot KERNEL, an ELF vmlinux with a PVH entry note, in a KVM VM.\n"
+		"\n"
+		"  -m, --mem MiB         guest RAM (default 256, %d..%d)\n"
+		"  -c, --cpus N          vCPUs (default 1, at most %d)\n"
+		"  -i, --initrd PATH     initial ramdisk\n"
+		"  -p, --params STR      appended to the kernel command line\n"
+		"                        (\"" DEFAULT_CMDLINE "\")\n"
+		"      --serial stdout|file=PATH\n"
+		"                        where the console goes (default stdout);\n"
+		"                        console input is read from stdin\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"The guest's poweroff and reboot end the vmm with status 0, as do\n"
+		"SIGTERM and SIGINT; a vCPU fault or KVM error ends it with 1.\n",
+		MEM_MIN_MIB, MEM_MAX_MIB, VM_MAX_CPUS);
+}
+
+static int parse_num(const char *name, const char *arg, long min, long max,
+		     unsigned int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, PROG ": --%s: '%s' is not a number in %ld..%ld\n",
+			name, arg, min, max);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_serial(const char *arg, struct run_opts *o)
+{
+	if (!strcmp(arg, "stdout")) {
+		o->serial_file = NULL;
+		return 0;
+	}
+	if (!strncmp(arg, "file=", 5) && arg[5]) {
+		o->serial_file = arg + 5;
+		return 0;
+	}
+	fprintf(stderr, PROG ": --serial: '%s' is neither stdout nor file=PATH\n", arg);
+	return -1;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "params", required_argument, NULL, 'p' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, r = 0;
+
+	while (!r && (c = getopt_long(argc, argv, "m:c:i:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': r = parse_num("mem", optarg, MEM_MIN_MIB, MEM_MAX_MIB, &o->mem_mib); break;
+		case 'c': r = parse_num("cpus", optarg, 1, VM_MAX_CPUS, &o->cpus); break;
+		case 'i': o->initrd = optarg; break;
+		case 'p': o->params = optarg; break;
+		case 's': r = parse_serial(optarg, o); break;
+		case 'h': usage(stdout); return 1;
+		default: r = -1; break;
+		}
+	}
+	if (!r && optind != argc - 1) {
+		fprintf(stderr, PROG " run: %s\n", optind >= argc ?
+			"no KERNEL given" : "more than one KERNEL given");
+		r = -1;
+	}
+	if (r) {
+		fprintf(stderr, "Try '" PROG " run --help' for more information.\n");
+		return -1;
+	}
+	o->kernel = argv[optind];
+	return 0;
+}
+
+/* SIGTERM and SIGINT end the VM cleanly, from a thread that only waits. */
+static void *signal_thread(void *arg)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (!sigwait(&set, &sig)) {
+		pr_info("%s: stopping the VM", strsignal(sig));
+		vm_request_exit(arg, 0);
+	}
+	return NULL;
+}
+
+static int start_signal_thread(struct vm *vm)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, signal_thread, vm))
+		return -1;
+	pthread_detach(t);
+	return 0;
+}
+
+static int open_console(const struct run_opts *o)
+{
+	int fd;
+
+	if (!o->serial_file)
+		return STDOUT_FILENO;
+	fd = open(o->serial_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		pr_err("--serial file=%s: %m", o->serial_file);
+	return fd;
+}
+
+static int vm_setup_and_boot(struct vm *vm, const struct run_opts *o, int out_fd)
+{
+	char *cmdline = NULL;
+	struct boot_params_in in = { .kernel = o->kernel, .initrd = o->initrd };
+	int r;
+
+	if (vm_create(vm, o->mem_mib, o->cpus) || vcpus_create(vm) ||
+	    legacy_setup(vm) || acpi_setup(vm, BOOT_ACPI_GPA, &in.rsdp_gpa) ||
+	    !serial_create(vm, out_fd, isatty(STDIN_FILENO) ||
+			   lseek(STDIN_FILENO, 0, SEEK_CUR) < 0 ? STDIN_FILENO : -1))
+		return -1;
+	if (asprintf(&cmdline, "%s%s%s", DEFAULT_CMDLINE, o->params ? " " : "",
+		     o->params ? o->params : "") < 0)
+		return -1;
+	in.cmdline = cmdline;
+	r = boot_pvh(vm, &in);
+	free(cmdline);
+	return r;
+}
+
+static int vmm_run(const struct run_opts *o)
+{
+	struct vm vm;
+	sigset_t set;
+	int out_fd, status = 1;
+
+	/* Only the signal thread takes SIGTERM/SIGINT; others inherit the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	out_fd = open_console(o);
+	if (out_fd < 0)
+		return 1;
+	if (!vm_setup_and_boot(&vm, o, out_fd) && !start_signal_thread(&vm) &&
+	    !vcpus_start(&vm))
+		status = vm_wait_exit(&vm);
+	vm_request_exit(&vm, status);
+	vcpus_join(&vm);
+	vcpus_destroy(&vm);
+	vm_destroy(&vm);
+	if (out_fd != STDOUT_FILENO)
+		close(out_fd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct run_opts o = { .mem_mib = 256, .cpus = 1 };
+	int r;
+
+	log_init(PROG, LOG_LVL_INFO);
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		printf(PROG " " VVU_VERSION "\n");
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "run")) {
+		fprintf(stderr, PROG ": %s%s%s\nTry '" PROG " --help'.\n",
+			argc < 2 ? "no command given" : "unknown command '",
+			argc < 2 ? "" : argv[1], argc < 2 ? "" : "'");
+		return EXIT_USAGE;
+	}
+	r = parse_run_args(argc - 1, argv + 1, &o);
+	if (r)
+		return r < 0 ? EXIT_USAGE : 0;
+	return vmm_run(&o);
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The KVM VM: creation, guest RAM in a shared memfd, exit bookkeeping. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+/* Where KVM keeps the TSS and identity map it needs on Intel: below 4 GiB. */
+#define VM_TSS_ADDR		0xfffbd000ull
+#define VM_IDENTITY_MAP_ADDR	0xfffbc000ull
+
+static int vm_kvm_open(struct vm *vm)
+{
+	int version;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		pr_err("cannot open /dev/kvm: %m");
+		return -errno;
+	}
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		pr_err("KVM API version %d, expected %d", version, KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM: %m");
+		return -errno;
+	}
+	return 0;
+}
+
+static int vm_ioctl(struct vm *vm, unsigned long req, const void *arg,
+		    const char *what)
+{
+	if (ioctl(vm->vm_fd, req, arg) < 0) {
+		pr_err("%s: %m", what);
+		return -errno;
+	}
+	return 0;
+}
+
+/* The in-kernel PIC, IOAPIC, LAPICs and PIT: interrupts never exit to us. */
+static int vm_create_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t identity = VM_IDENTITY_MAP_ADDR;
+	int r;
+
+	r = vm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &identity, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (!r && ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)VM_TSS_ADDR) < 0) {
+		pr_err("KVM_SET_TSS_ADDR: %m");
+		r = -errno;
+	}
+	if (!r)
+		r = vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
+	if (!r)
+		r = vm_ioctl(vm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
+	return r;
+}
+
+static int vm_add_region(struct vm *vm, uint64_t gpa, uint64_t size,
+			 uint64_t offset)
+{
+	struct vm_ram_region *r = &vm->regions[vm->nregions];
+	struct kvm_userspace_memory_region slot = {
+		.slot = vm->nregions,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)(vm->ram + offset),
+	};
+
+	*r = (struct vm_ram_region){ gpa, size, vm->ram + offset, offset };
+	vm->nregions++;
+	return vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot,
+			"KVM_SET_USER_MEMORY_REGION");
+}
+
+/*
+ * One memfd (shared, so vhost-user back-ends can map it) holds all of RAM;
+ * what does not fit below the PCI hole continues at 4 GiB.
+ */
+static int vm_create_ram(struct vm *vm, uint64_t size)
+{
+	uint64_t low = size < VM_PCI_HOLE_START ? size : VM_PCI_HOLE_START;
+	int r;
+
+	vm->ram_size = size;
+	vm->mem_fd = memfd_create("vmm-ram", MFD_CLOEXEC);
+	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, (off_t)size) < 0) {
+		pr_err("guest RAM (%llu MiB): %m", (unsigned long long)(size >> 20));
+		return -errno;
+	}
+	vm->ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		       vm->mem_fd, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		pr_err("mmap of guest RAM: %m");
+		return -errno;
+	}
+	madvise(vm->ram, size, MADV_MERGEABLE);
+	r = vm_add_region(vm, 0, low, 0);
+	if (!r && size > low)
+		r = vm_add_region(vm, VM_4G, size - low, low);
+	return r;
+}
+
+int vm_create(struct vm *vm, uint64_t ram_mib, unsigned int ncpus)
+{
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->mem_fd = -1;
+	vm->ncpus = ncpus;
+	pthread_mutex_init(&vm->exit_lock, NULL);
+	pthread_cond_init(&vm->exit_cond, NULL);
+	io_bus_init(&vm->pio, "pio");
+	io_bus_init(&vm->mmio, "mmio");
+	r = vm_kvm_open(vm);
+	if (!r)
+		r = vm_create_irqchip(vm);
+	if (!r)
+		r = vm_create_ram(vm, ram_mib << 20);
+	return r;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	if (vm->mem_fd >= 0)
+		close(vm->mem_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	io_bus_destroy(&vm->pio);
+	io_bus_destroy(&vm->mmio);
+	pthread_cond_destroy(&vm->exit_cond);
+	pthread_mutex_destroy(&vm->exit_lock);
+}
+
+void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	for (unsigned int i = 0; i < vm->nregions; i++) {
+		const struct vm_ram_region *r = &vm->regions[i];
+
+		if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+void vm_request_exit(struct vm *vm, int status)
+{
+	pthread_mutex_lock(&vm->exit_lock);
+	if (!vm->exiting) {
+		vm->exiting = true;
+		vm->exit_status = status;
+		pthread_cond_broadcast(&vm->exit_cond);
+	}
+	pthread_mutex_unlock(&vm->exit_lock);
+	vcpus_kick(vm);
+}
+
+int vm_wait_exit(struct vm *vm)
+{
+	int status;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	while (!vm->exiting)
+		pthread_cond_wait(&vm->exit_cond, &vm->exit_lock);
+	status = vm->exit_status;
+	pthread_mutex_unlock(&vm->exit_lock);
+	return status;
+}
+
+void vm_irq_line(struct vm *vm, unsigned int irq, bool level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		pr_warn("KVM_IRQ_LINE %u: %m", irq);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One KVM virtual machine: the VM fd, guest RAM (one shared memfd, split
+ * around the 32-bit PCI hole), the I/O buses its devices sit on, and its
+ * vCPUs. How the VM ends is recorded once (vm_request_exit) and every vCPU
+ * is kicked out of KVM_RUN.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/iobus.h"
+
+/* RAM above this guest-physical address moves above 4 GiB. */
+#define VM_PCI_HOLE_START	0xc0000000ull
+#define VM_4G			0x100000000ull
+#define VM_MAX_CPUS		64
+
+struct vm_ram_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+	uint64_t fd_offset;		/* offset in the memfd */
+};
+
+struct vcpu;
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int mem_fd;
+	uint8_t *ram;			/* the whole memfd, mapped */
+	uint64_t ram_size;
+	struct vm_ram_region regions[2];
+	unsigned int nregions;
+	unsigned int ncpus;
+	struct vcpu *vcpus;
+	struct io_bus pio;
+	struct io_bus mmio;
+
+	pthread_mutex_t exit_lock;
+	pthread_cond_t exit_cond;
+	bool exiting;
+	int exit_status;
+};
+
+/* Opens /dev/kvm, creates the VM, irqchip, PIT and guest RAM. 0 or -errno. */
+int vm_create(struct vm *vm, uint64_t ram_mib, unsigned int ncpus);
+void vm_destroy(struct vm *vm);
+
+/* Host pointer to [gpa, gpa + len) if it lies in guest RAM, else NULL. */
+void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* Ends the VM with status (the first request wins) and kicks every vCPU. */
+void vm_request_exit(struct vm *vm, int status);
+/* Blocks until vm_request_exit; returns the status. */
+int vm_wait_exit(struct vm *vm);
+
+/* Raises or lowers an interrupt line of the in-kernel PIC/IOAPIC. */
+void vm_irq_line(struct vm *vm, unsigned int irq, bool level);
+
+#endif /* VMM_VM_H */
