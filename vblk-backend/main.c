@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/evloop.h"
+#include "common/cli.h"
 #include "common/log.h"
 #include "vblk-backend/blk.h"
 #include "vblk-backend/server.h"
@@ -59,24 +60,6 @@ static void usage(FILE *f)
 		IO_THREADS_DEFAULT_MAX);
 }
 
-/* A whole number in [min, max] for option name, or a message naming it. */
-static int parse_uint(const char *name, const char *arg, long min, long max,
-		      unsigned int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number in %ld..%ld\n",
-			name, arg, min, max);
-		return -1;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
 static int parse_option(int c, const char *arg, struct vblk_opts *o)
 {
 	int level;
@@ -92,9 +75,9 @@ static int parse_option(int c, const char *arg, struct vblk_opts *o)
 		o->read_only = true;
 		return 0;
 	case 'q':
-		return parse_uint("queues", arg, 1, VU_MAX_QUEUES, &o->queues);
+		return cli_parse_uint(PROG, "queues", arg, 1, VU_MAX_QUEUES, &o->queues);
 	case 't':
-		return parse_uint("io-threads", arg, 0, IO_THREADS_MAX, &o->io_threads);
+		return cli_parse_uint(PROG, "io-threads", arg, 0, IO_THREADS_MAX, &o->io_threads);
 	case 'S':
 		if (strlen(arg) > VIRTIO_BLK_ID_BYTES) {
 			fprintf(stderr, PROG ": --serial: '%s' is longer than %d bytes\n",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
@@ -54,23 +55,6 @@ static void usage(FILE *f)
 		MEM_MIN_MIB, MEM_MAX_MIB, VM_MAX_CPUS);
 }
 
-static int parse_num(const char *name, const char *arg, long min, long max,
-		     unsigned int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number in %ld..%ld\n",
-			name, arg, min, max);
-		return -1;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
 static int parse_serial(const char *arg, struct run_opts *o)
 {
 	if (!strcmp(arg, "stdout")) {
@@ -100,8 +84,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 
 	while (!r && (c = getopt_long(argc, argv, "m:c:i:p:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'm': r = parse_num("mem", optarg, MEM_MIN_MIB, MEM_MAX_MIB, &o->mem_mib); break;
-		case 'c': r = parse_num("cpus", optarg, 1, VM_MAX_CPUS, &o->cpus); break;
+		case 'm': r = cli_parse_uint(PROG, "mem", optarg, MEM_MIN_MIB, MEM_MAX_MIB, &o->mem_mib); break;
+		case 'c': r = cli_parse_uint(PROG, "cpus", optarg, 1, VM_MAX_CPUS, &o->cpus); break;
 		case 'i': o->initrd = optarg; break;
 		case 'p': o->params = optarg; break;
 		case 's': r = parse_serial(optarg, o); break;
