@@ -1,100 +1,242 @@
 #!/usr/bin/env bash
 # Runs COMMAND where Linux guests run at useful speed: on this host if it has
-# hardware virtualization (vmx or svm, and a usable /dev/kvm), otherwise inside
-# a nested KVM: a Debian 12 guest under QEMU TCG with -cpu max (which offers
-# SVM), where kvm-amd gives a fast /dev/kvm (see ENVIRONMENT.md).
+# hardware virtualization (vmx or svm in /proc/cpuinfo, and a usable
+# /dev/kvm), otherwise inside a nested KVM: Debian's kernel under QEMU TCG with
+# -cpu max (which offers SVM), where kvm-amd gives a fast /dev/kvm (see
+# docs ENVIRONMENT.md). It says which on stderr:
+#   "with-kvm: running on host KVM" / "with-kvm: running in nested KVM under QEMU TCG"
 #
-# usage: scripts/with-kvm.sh [--mem MiB] [--cpus N] [--timeout S] -- COMMAND [ARGS...]
+# usage: scripts/with-kvm.sh [options] -- COMMAND [ARGS...]
+#   --mem MiB        memory of the nested VM (default 4096)
+#   --cpus N         its vCPUs (default: the host's cores, at least 2)
+#   --timeout S      stop after S seconds, exit 124 (default 1800)
+#   --share DIR      also share DIR writable (repeatable)
+#   --mode M         auto (default), host or nested; or $VVU_WITH_KVM_MODE
+#   --verbose        kernel messages and the nested VM's boot steps on stderr
 #
-# Inside, COMMAND sees the host's file system at the same paths, read-only,
-# except the repository checkout and /tmp, which are shared writable both
-# ways. UNIX sockets do not work on those shares: use $XDG_RUNTIME_DIR, a
-# local tmpfs (/run/vvu). The working directory and the environment come
-# along. COMMAND's output streams out (stdout and stderr both, on stdout);
-# with-kvm.sh's own lines start with "with-kvm:"; its exit status is
-# COMMAND's (124 if --timeout, default 1800 s, ran out).
+# In the nested VM, COMMAND sees the host's file system at the same paths,
+# read-only, except these, shared writable both ways: the checkout
+# ($VVU_ROOT), /tmp, $VVU_CACHE, $VVU_BUILD, $TMPDIR and every --share DIR.
+# /proc, /sys, /dev (with /dev/kvm, /dev/pts, /dev/shm, /dev/fd) are the
+# nested VM's own. UNIX sockets do not work on the 9p shares: put them in
+# $XDG_RUNTIME_DIR (/run/user/UID on a local tmpfs). COMMAND runs in the same
+# directory, with the same environment (plus VVU_WITH_KVM=host|nested), as
+# the same user, with stdin from /dev/null. Its stdout and stderr stream out
+# live on with-kvm.sh's stdout and stderr; with-kvm.sh's own lines start with
+# "with-kvm:". The exit status is COMMAND's; 124 if the time ran out, 125 if
+# the nested VM failed.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
-
-mem=3072 cpus=2 timeout_s=1800
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--mem) mem=${2:?--mem needs MiB}; shift 2 ;;
-	--cpus) cpus=${2:?--cpus needs a number}; shift 2 ;;
-	--timeout) timeout_s=${2:?--timeout needs seconds}; shift 2 ;;
-	-h|--help) usage; exit 0 ;;
-	--) shift; break ;;
-	*) die "unknown option '$1' (COMMAND goes after --; see --help)" ;;
-	esac
-done
-[ $# -gt 0 ] || die "no COMMAND given (see --help)"
-for v in "$mem" "$cpus" "$timeout_s"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || die "'$v' is not a positive whole number"
-done
-
-host_has_kvm() {
-	grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]
-}
-
-if host_has_kvm; then
-	echo "with-kvm: running on host KVM" >&2
-	exec timeout -k 10 "$timeout_s" "$@"
-fi
-
-echo "with-kvm: running in nested KVM under QEMU TCG" >&2
 . "$VVU_ROOT/scripts/lib/debian-kernel.sh"
-ensure_packages qemu-system-x86 busybox-static cpio kmod
-debian_kernel_fetch
 
-# 9p for the shares, then KVM (ENVIRONMENT.md's order).
+INIT_SCRIPT=$VVU_ROOT/scripts/lib/with-kvm-init.sh
+# 9p for the shares, then KVM (kvm-amd needs ccp), and entropy.
 NESTED_MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
-	virtio_pci netfs fscache 9pnet 9pnet_virtio 9p irqbypass ccp kvm kvm-amd)
+	virtio_pci netfs fscache 9pnet 9pnet_virtio 9p irqbypass ccp kvm kvm-amd
+	virtio-rng)
+NESTED_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils zstd coreutils util-linux)
 
-run=$(mktemp -d /tmp/with-kvm.XXXXXX)
-trap 'rm -rf "$run"' EXIT
+MEM=4096 CPUS='' TIMEOUT=1800 MODE=${VVU_WITH_KVM_MODE:-auto} VERBOSE=0
+EXTRA_SHARES=()
 
-# The command, its directory and environment, as a script the guest runs
-# in the chroot; it leaves COMMAND's status in $run/status.
-{
-	echo "cd $(printf %q "$PWD") || exit 1"
-	while IFS= read -r -d '' kv; do
-		case ${kv%%=*} in
-		''|*[!A-Za-z0-9_]*|PWD|OLDPWD|SHLVL|_|TERM|XDG_RUNTIME_DIR) continue ;;
-		esac
-		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
-	done < <(env -0)
-	echo "export XDG_RUNTIME_DIR=/run/vvu"
-	printf '%q ' "$@"
-	echo '</dev/null'
-	echo "echo \$? >$(printf %q "$run/status")"
-} >"$run/command.sh"
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+say() { echo "with-kvm: $*" >&2; }
+fatal() { say "error: $*"; exit 125; }
 
-modargs=(--moddir "$DEBIAN_KERNEL_MODDIR")
-for m in "${NESTED_MODULES[@]}"; do modargs+=(--module "$m"); done
-"$VVU_ROOT/scripts/build-initramfs.sh" -o "$run/initrd.gz" \
-	--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
-	--file "$VVU_ROOT/scripts/lib/with-kvm-guest.sh:/guest-main.sh" \
-	"${modargs[@]}" >&2
-
-share() { # tag path [readonly]
-	echo "-virtfs" "local,path=$2,mount_tag=$1,security_model=none,multidevs=remap${3:+,readonly=on}"
+positive() { # NAME VALUE
+	[[ $2 =~ ^[1-9][0-9]*$ ]] || fatal "$1: '$2' is not a positive whole number"
 }
 
-rc=0
-# shellcheck disable=SC2046
-timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
-	-kernel "$DEBIAN_KERNEL_IMAGE" -initrd "$run/initrd.gz" \
-	-append "console=ttyS0 quiet loglevel=0 panic=-1 vvu.run=$run vvu.repo=$VVU_ROOT" \
-	-display none -serial stdio -monitor none -no-reboot -nodefaults \
-	$(share root / ro) $(share repo "$VVU_ROOT") $(share tmp /tmp) \
-	</dev/null | sed -u -e 's/\r*$//' -e 's/^vvu-guest: /with-kvm: guest: /' ||
-	rc=$?
-if [ "${PIPESTATUS[0]}" = 124 ] || [ $rc = 124 ]; then
-	echo "with-kvm: timed out after $timeout_s s" >&2
-	exit 124
-fi
-[ -s "$run/status" ] || die "the nested guest ended without COMMAND's status (QEMU status $rc)"
-exit "$(cat "$run/status")"
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--mem) [ $# -ge 2 ] || fatal "--mem needs MiB"; positive --mem "$2"; MEM=$2; shift 2 ;;
+		--cpus | --smp) [ $# -ge 2 ] || fatal "$1 needs a number"; positive "$1" "$2"; CPUS=$2; shift 2 ;;
+		--timeout) [ $# -ge 2 ] || fatal "--timeout needs seconds"; positive --timeout "$2"; TIMEOUT=$2; shift 2 ;;
+		--share) [ $# -ge 2 ] || fatal "--share needs a directory"
+			[ -d "$2" ] || fatal "--share: '$2' is not a directory"
+			EXTRA_SHARES+=("$2"); shift 2 ;;
+		--mode) [ $# -ge 2 ] || fatal "--mode needs auto, host or nested"; MODE=$2; shift 2 ;;
+		--verbose) VERBOSE=1; shift ;;
+		-h | --help) usage; exit 0 ;;
+		--) shift; break ;;
+		*) fatal "unknown option '$1' (COMMAND goes after --; see --help)" ;;
+		esac
+	done
+	[ $# -gt 0 ] || fatal "no COMMAND given (see --help)"
+	case $MODE in auto | host | nested) ;; *) fatal "--mode: '$MODE' is not auto, host or nested" ;; esac
+	COMMAND=("$@")
+	if [ -z "$CPUS" ]; then
+		CPUS=$(nproc)
+		[ "$CPUS" -ge 2 ] || CPUS=2
+	fi
+}
+
+# Hardware virtualization and a /dev/kvm this user can open.
+host_has_kvm() {
+	grep -qwE 'vmx|svm' /proc/cpuinfo && [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
+}
+
+run_on_host() {
+	say "running on host KVM"
+	export VVU_WITH_KVM=host
+	local fg=()
+	[ -t 0 ] && fg=(--foreground)
+	local rc=0
+	timeout "${fg[@]}" -k 10 "$TIMEOUT" "${COMMAND[@]}" || rc=$?
+	[ $rc -ne 124 ] || say "timed out after $TIMEOUT s"
+	exit $rc
+}
+
+# Single-quotes a word for sh.
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# The cached initramfs (busybox, the modules, the init script); prints its path.
+nested_initramfs() {
+	local key out args=() m
+	key=$({ cat "$INIT_SCRIPT" "$VVU_ROOT/scripts/build-initramfs.sh"
+		echo "$DEBIAN_KERNEL_PACKAGE $DEBIAN_KERNEL_VERSION ${NESTED_MODULES[*]}"
+		dpkg-query -W -f='${Version}' busybox-static; } | sha256sum | cut -c1-16)
+	out=$VVU_CACHE/with-kvm/initramfs-$key.cpio.gz
+	if [ ! -f "$out" ]; then
+		mkdir -p "$VVU_CACHE/with-kvm"
+		for m in "${NESTED_MODULES[@]}"; do args+=(--module "$m"); done
+		"$VVU_ROOT/scripts/build-initramfs.sh" -o "$out" --init "$INIT_SCRIPT" \
+			--moddir "$DEBIAN_KERNEL_MODDIR" "${args[@]}" >&2 ||
+			fatal "building the nested VM's initramfs failed"
+	fi
+	echo "$out"
+}
+
+# Prints the writable shares, one resolved path a line, parents before
+# children, without paths already inside another share.
+writable_shares() {
+	local p k kept=() skip
+	mkdir -p "$VVU_CACHE"
+	while IFS= read -r p; do
+		[ "$p" != / ] || fatal "cannot share / writable"
+		skip=0
+		for k in "${kept[@]}"; do
+			case $p/ in "$k"/*) skip=1 ;; esac
+		done
+		[ $skip -eq 0 ] || continue
+		case $p in *,*) fatal "cannot share '$p': QEMU's -virtfs cannot take a path with a comma" ;; esac
+		kept+=("$p")
+		echo "$p"
+	done < <({
+		printf '%s\n' "$VVU_ROOT" /tmp "$VVU_CACHE"
+		[ ! -d "$VVU_BUILD" ] || printf '%s\n' "$VVU_BUILD"
+		[ -z "${TMPDIR:-}" ] || [ ! -d "$TMPDIR" ] || printf '%s\n' "$TMPDIR"
+		[ ${#EXTRA_SHARES[@]} -eq 0 ] || printf '%s\n' "${EXTRA_SHARES[@]}"
+	} | while IFS= read -r p; do readlink -f -- "$p"; done | LC_ALL=C sort -u)
+}
+
+# Writes the control directory $1: shares, ids, and run.sh (the command with
+# its environment and directory, run by the init in the chroot).
+write_control() {
+	local ctl=$1 name i=0 uid gid groups p
+	uid=$(id -u) gid=$(id -g) groups=$(id -G | tr ' ' ,)
+	: >"$ctl/shares"
+	writable_shares >"$ctl/paths"   # not in a subshell: its errors must stop us
+	while IFS= read -r p; do
+		printf 'vvurw%d %s\n' $i "$p" >>"$ctl/shares"
+		i=$((i + 1))
+	done <"$ctl/paths"
+	printf 'WK_UID=%s\nWK_GID=%s\n' "$uid" "$gid" >"$ctl/ids"
+	{
+		printf 'exec /bin/busybox env -i'
+		while IFS= read -r name; do
+			case $name in
+			PWD | OLDPWD | SHLVL | _ | XDG_RUNTIME_DIR | VVU_WITH_KVM) continue ;;
+			esac
+			[[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+			printf ' \\\n\t%s' "$(shq "$name=${!name}")"
+		done < <(compgen -e)
+		printf ' \\\n\t%s' "$(shq "XDG_RUNTIME_DIR=/run/user/$uid")" "'VVU_WITH_KVM=nested'"
+		printf ' \\\n\t/bin/busybox chroot /host'
+		if [ "$uid" -ne 0 ]; then
+			printf ' /usr/bin/setpriv --reuid=%s --regid=%s --groups=%s' "$uid" "$gid" "$groups"
+		fi
+		# shellcheck disable=SC2016  # expanded by the guest's sh
+		printf ' /bin/sh -c %s with-kvm' "$(shq 'cd -- "$1" || exit 126; shift; exec "$@"')"
+		printf ' %s' "$(shq "$PWD")"
+		for p in "${COMMAND[@]}"; do printf ' %s' "$(shq "$p")"; done
+		printf ' </dev/null\n'
+	} >"$ctl/run.sh"
+}
+
+# Ends the stderr relay: unblocks its open and gives it EOF, then waits.
+stop_relay() {
+	local fifo=$1 pid=$2 fd
+	exec {fd}<>"$fifo"
+	exec {fd}>&-
+	wait "$pid" 2>/dev/null || true
+}
+
+run_nested() {
+	say "running in nested KVM under QEMU TCG"
+	ensure_packages "${NESTED_PACKAGES[@]}"
+	debian_kernel_fetch
+	local initrd ctl tag path append virtfs=() rc=0 relay qpid start=$SECONDS
+	initrd=$(nested_initramfs)
+	ctl=$(mktemp -d /tmp/with-kvm.XXXXXX) || fatal "cannot create a control directory in /tmp"
+	trap 'rm -rf "$ctl"' EXIT
+	write_control "$ctl"
+	while read -r tag path; do
+		virtfs+=(-virtfs "local,path=$path,mount_tag=$tag,security_model=none,multidevs=remap")
+	done <"$ctl/shares"
+	append="console=ttyS1 panic=-1 rdinit=/init mitigations=off"
+	if [ $VERBOSE -eq 1 ]; then
+		append+=" loglevel=7 with_kvm.verbose"
+		sed 's/^/with-kvm: share /' "$ctl/shares" >&2
+	else
+		append+=" quiet loglevel=2"
+	fi
+	# The guest's ttyS1 (stderr) reaches our stderr through a FIFO pair.
+	mkfifo "$ctl/err.in" "$ctl/err.out"
+	cat "$ctl/err.out" >&2 &
+	relay=$!
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+		-accel tcg,thread=multi -cpu max -smp "$CPUS" -m "$MEM" -machine q35 \
+		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-kernel "$DEBIAN_KERNEL_IMAGE" -initrd "$initrd" -append "$append" \
+		-chardev stdio,id=out,signal=off -serial chardev:out \
+		-chardev pipe,id=err,path="$ctl/err" -serial chardev:err \
+		-device virtio-rng-pci \
+		-virtfs "local,path=/,mount_tag=vvuroot,security_model=none,multidevs=remap,readonly=on" \
+		-virtfs "local,path=$ctl,mount_tag=vvuctl,security_model=none" \
+		"${virtfs[@]}" </dev/null &
+	qpid=$!
+	# Stopping with-kvm.sh stops the VM (timeout passes the signal on).
+	local sig=
+	trap 'sig=TERM; kill -TERM $qpid 2>/dev/null' TERM
+	trap 'sig=INT; kill -TERM $qpid 2>/dev/null' INT
+	trap 'sig=HUP; kill -TERM $qpid 2>/dev/null' HUP
+	while :; do
+		rc=0
+		wait $qpid || rc=$?
+		kill -0 $qpid 2>/dev/null || break   # else wait was interrupted by a trap
+	done
+	trap - TERM INT HUP
+	stop_relay "$ctl/err.out" $relay
+	[ $VERBOSE -eq 0 ] || say "nested VM ran $((SECONDS - start)) s (QEMU status $rc)"
+	if [ -n "$sig" ]; then
+		say "stopped by SIG$sig"
+		exit $((128 + $(kill -l "$sig")))
+	fi
+	if [ $rc -eq 124 ]; then
+		say "timed out after $TIMEOUT s"
+		exit 124
+	fi
+	[ -s "$ctl/status" ] ||
+		fatal "the nested VM ended without COMMAND's exit status (QEMU status $rc)"
+	exit "$(cat "$ctl/status")"
+}
+
+parse_args "$@"
+case $MODE in
+host) host_has_kvm || fatal "--mode host: this host has no VMX/SVM with a usable /dev/kvm"
+	run_on_host ;;
+nested) run_nested ;;
+auto) if host_has_kvm; then run_on_host; else run_nested; fi ;;
+esac

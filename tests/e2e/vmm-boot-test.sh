@@ -36,7 +36,7 @@ echo "no-pvh status \$?"
 INNER
 
 start=$(date +%s)
-"$VVU_ROOT/scripts/with-kvm.sh" --timeout 900 -- sh "$dir/inner.sh" 2>&1 | tee "$dir/out"
+"$VVU_ROOT/scripts/with-kvm.sh" --timeout 900 -- sh "$dir/inner.sh" 2>&1 | tr -d '\r' | tee "$dir/out"
 echo "took $(( $(date +%s) - start )) s"
 
 fail() { echo "FAIL: $*"; exit 1; }
