@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/vu_frontend.h"
+#include "tests/unit/test_fds.h"
 
 #define PROTO_OFFERED	((1ull << VHOST_USER_PROTOCOL_F_MQ) | \
 			 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
@@ -106,7 +107,7 @@ static void start_fake(uint32_t spoil, enum fault fault)
 {
 	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	make_sockpair(sv);
 	memset(&fake, 0, sizeof(fake));
 	fake.sock = sv[1];
 	fake.spoil = spoil;
