@@ -23,7 +23,7 @@ run_suite_set() {
 }
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite_set "$VVU_ROOT/build-san" --suite unit --suite harness
+run_suite_set "$VVU_ROOT/build-san" --suite unit --suite harness --suite kvm
 run_suite_set "$VVU_BUILD" "${suites[@]}"
 
 # Count from both test logs; name every skipped test and its reason.

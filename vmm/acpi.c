@@ -2,14 +2,17 @@
 /*
  * ACPI 6 tables for a hardware-reduced platform, as Cloud Hypervisor and
  * Firecracker give their guests: no PM1 blocks, no SCI, just a sleep control
- * register (FADT) and an _S5 object (DSDT) so "poweroff" has a way out, and a
- * MADT so the guest finds its CPUs and the IOAPIC.
+ * register (FADT) and an _S5 object (DSDT) so "poweroff" has a way out, a
+ * MADT so the guest finds its CPUs and the IOAPIC, and the PCI host bridge
+ * and COM1 in the DSDT.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "vmm/acpi.h"
+#include "vmm/aml.h"
+#include "vmm/pci.h"
 #include "vmm/vm.h"
 
 #define ACPI_HW_REDUCED		(1u << 20)
@@ -84,29 +87,6 @@ struct madt_ioapic {
 	uint32_t gsi_base;
 } __attribute__((packed));
 
-/*
- * The DSDT's AML, hand-assembled:
- *   Name (_S5, Package (2) { 5, 0 })
- *   Scope (\_SB) { Device (COM1) {
- *     Name (_HID, EisaId ("PNP0501")) Name (_UID, 0)
- *     Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3f8, 0x3f8, 0, 8)
- *                                       IRQNoFlags () { 4 } }) } }
- * A hardware-reduced platform has no legacy IRQs, so the UART's IRQ 4 only
- * gets mapped through this device (Linux's 8250_pnp).
- */
-static const uint8_t dsdt_aml[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x02,
-	0x0a, ACPI_S5_SLP_TYP, 0x0a, 0x00,
-	0x10, 0x32, '_', 'S', 'B', '_',
-	0x5b, 0x82, 0x2b, 'C', 'O', 'M', '1',
-	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01,
-	0x08, '_', 'U', 'I', 'D', 0x00,
-	0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,
-	0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x00, 0x08,
-	0x22, 0x10, 0x00,
-	0x79, 0x00,
-};
-
 static uint8_t acpi_checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
@@ -153,13 +133,88 @@ static void *acpi_alloc(struct acpi_area *a, uint64_t len, uint64_t *gpa)
 	return p;
 }
 
-static uint64_t acpi_build_dsdt(struct acpi_area *a)
+/*
+ * The COM1 device: a hardware-reduced platform has no legacy IRQs, so the
+ * UART's IRQ 4 only gets mapped through this device (Linux's 8250_pnp).
+ */
+static void dsdt_com1(struct aml *sb)
+{
+	struct aml dev, res;
+
+	aml_init(&dev);
+	aml_init(&res);
+	aml_name(&dev, "_HID");
+	aml_eisaid(&dev, "PNP0501");
+	aml_name(&dev, "_UID");
+	aml_integer(&dev, 0);
+	aml_res_io(&res, 0x3f8, 8);
+	aml_res_irq(&res, 4);
+	aml_name(&dev, "_CRS");
+	aml_resource_template(&dev, &res);
+	aml_device(sb, "COM1", &dev);
+	aml_free(&res);
+	aml_free(&dev);
+}
+
+/*
+ * The PCI host bridge, so Linux scans bus 0 through ACPI: its windows are
+ * where the vmm put the BARs. A conventional PCI root needs no _OSC.
+ */
+static void dsdt_pci0(struct aml *sb, const struct pci_bus *bus)
+{
+	struct aml dev, res;
+
+	aml_init(&dev);
+	aml_init(&res);
+	aml_name(&dev, "_HID");
+	aml_eisaid(&dev, "PNP0A03");
+	aml_name(&dev, "_UID");
+	aml_integer(&dev, 0);
+	aml_name(&dev, "_SEG");
+	aml_integer(&dev, 0);
+	aml_name(&dev, "_BBN");
+	aml_integer(&dev, 0);
+	aml_res_bus_numbers(&res, 0, 0);
+	aml_res_io(&res, 0xcf8, 8);
+	aml_res_mem32(&res, (uint32_t)bus->mmio32.base,
+		      (uint32_t)(bus->mmio32.base + bus->mmio32.size - 1));
+	if (bus->mmio64.size)
+		aml_res_mem64(&res, bus->mmio64.base,
+			      bus->mmio64.base + bus->mmio64.size - 1, true);
+	aml_name(&dev, "_CRS");
+	aml_resource_template(&dev, &res);
+	aml_device(sb, "PCI0", &dev);
+	aml_free(&res);
+	aml_free(&dev);
+}
+
+/* \_S5 names the SLP_TYP of soft-off; \_SB holds the devices. */
+int acpi_build_dsdt_aml(struct aml *dsdt, const struct pci_bus *bus)
+{
+	struct aml s5, sb;
+
+	aml_init(&s5);
+	aml_init(&sb);
+	aml_integer(&s5, ACPI_S5_SLP_TYP);
+	aml_integer(&s5, 0);
+	aml_name(dsdt, "_S5_");
+	aml_package(dsdt, 2, &s5);
+	dsdt_com1(&sb);
+	if (bus)
+		dsdt_pci0(&sb, bus);
+	aml_scope(dsdt, "_SB_", &sb);
+	aml_free(&s5);
+	aml_free(&sb);
+	return dsdt->failed ? -ENOMEM : 0;
+}
+
+static uint64_t acpi_build_dsdt(struct acpi_area *a, const struct aml *aml)
 {
 	uint64_t gpa;
-	struct acpi_header *h = acpi_alloc(a, sizeof(*h) + sizeof(dsdt_aml), &gpa);
+	struct acpi_header *h = acpi_alloc(a, sizeof(*h) + aml->len, &gpa);
 
-	acpi_header_init(h, "DSDT", sizeof(*h) + sizeof(dsdt_aml), 6);
-	memcpy(h + 1, dsdt_aml, sizeof(dsdt_aml));
+	acpi_header_init(h, "DSDT", sizeof(*h) + aml->len, 6);
+	memcpy(h + 1, aml->buf, aml->len);
 	acpi_finish(h);
 	return gpa;
 }
@@ -253,11 +308,21 @@ int acpi_setup(struct vm *vm, uint64_t gpa, uint64_t *rsdp_gpa)
 	struct acpi_area a = { vm_gpa_to_host(vm, gpa, ACPI_TABLES_SIZE), gpa, 0 };
 	struct acpi_rsdp *rsdp;
 	uint64_t tables[2];
+	struct aml dsdt;
+	int r;
 
-	if (!a.host)
-		return -EINVAL;
+	aml_init(&dsdt);
+	r = acpi_build_dsdt_aml(&dsdt, vm->pci);
+	if (!r && (!a.host || dsdt.len > ACPI_TABLES_SIZE / 2))
+		r = -EINVAL;
+	if (r) {
+		pr_err("ACPI: cannot build the tables: %s", strerror(-r));
+		aml_free(&dsdt);
+		return r;
+	}
 	rsdp = acpi_alloc(&a, sizeof(*rsdp), rsdp_gpa);
-	tables[0] = acpi_build_fadt(&a, acpi_build_dsdt(&a));
+	tables[0] = acpi_build_fadt(&a, acpi_build_dsdt(&a, &dsdt));
+	aml_free(&dsdt);
 	tables[1] = acpi_build_madt(&a, vm->ncpus);
 	acpi_build_rsdp(rsdp, acpi_build_xsdt(&a, tables, 2));
 	return io_bus_register(&vm->pio, ACPI_SLEEP_PORT, 1, acpi_sleep_io, vm);

@@ -14,8 +14,10 @@
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/legacy.h"
+#include "vmm/pci.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
+#include "vmm/vhost_user_blk.h"
 #include "vmm/vm.h"
 
 #define PROG		"vmm"
@@ -23,6 +25,7 @@
 #define DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=-1"
 #define MEM_MIN_MIB	16
 #define MEM_MAX_MIB	(1024 * 1024)
+#define MAX_BLK_DEVS	8
 
 struct run_opts {
 	unsigned int mem_mib;
@@ -31,6 +34,15 @@ struct run_opts {
 	const char *params;
 	const char *serial_file;	/* NULL: stdout */
 	const char *kernel;
+	const char *blk_socks[MAX_BLK_DEVS];
+	unsigned int nblk;
+};
+
+/* What vmm_run builds and tears down, in reverse order. */
+struct vmm {
+	struct vm vm;
+	struct vhost_user_blk *blk[MAX_BLK_DEVS];
+	unsigned int nblk;
 };
 
 static void usage(FILE *f)
@@ -38,7 +50,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " run [OPTIONS] KERNEL\n"
 		"       " PROG " --help | --version\n"
-		"Boot KERNEL, an ELF vmlinux with a PVH entry note, in a KVM VM.\n"
+		"Boot KERNEL, an ELF vmlinux with a PVH entry note, or a bzImage,\n"
+		"in a KVM VM.\n"
 		"\n"
 		"  -m, --mem MiB         guest RAM (default 256, %d..%d)\n"
 		"  -c, --cpus N          vCPUs (default 1, at most %d)\n"
@@ -48,11 +61,17 @@ static void usage(FILE *f)
 		"      --serial stdout|file=PATH\n"
 		"                        where the console goes (default stdout);\n"
 		"                        console input is read from stdin\n"
+		"      --vhost-user-blk SOCK\n"
+		"                        a virtio-blk disk served by the vhost-user\n"
+		"                        back-end listening on SOCK (repeatable, at\n"
+		"                        most %d; /dev/vda, vdb, ... in order)\n"
 		"  -h, --help            show this help\n"
 		"\n"
 		"The guest's poweroff and reboot end the vmm with status 0, as do\n"
-		"SIGTERM and SIGINT; a vCPU fault or KVM error ends it with 1.\n",
-		MEM_MIN_MIB, MEM_MAX_MIB, VM_MAX_CPUS);
+		"SIGTERM and SIGINT; a vCPU fault or KVM error ends it with 1.\n"
+		"A vhost-user back-end that goes away is reconnected to every second;\n"
+		"the guest's I/O waits meanwhile.\n",
+		MEM_MIN_MIB, MEM_MAX_MIB, VM_MAX_CPUS, MAX_BLK_DEVS);
 }
 
 static int parse_serial(const char *arg, struct run_opts *o)
@@ -69,6 +88,21 @@ static int parse_serial(const char *arg, struct run_opts *o)
 	return -1;
 }
 
+static int add_blk(const char *arg, struct run_opts *o)
+{
+	if (!*arg) {
+		fprintf(stderr, PROG ": --vhost-user-blk: empty socket path\n");
+		return -1;
+	}
+	if (o->nblk == MAX_BLK_DEVS) {
+		fprintf(stderr, PROG ": --vhost-user-blk '%s': at most %d disks\n",
+			arg, MAX_BLK_DEVS);
+		return -1;
+	}
+	o->blk_socks[o->nblk++] = arg;
+	return 0;
+}
+
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
@@ -77,6 +111,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "params", required_argument, NULL, 'p' },
 		{ "serial", required_argument, NULL, 's' },
+		{ "vhost-user-blk", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -89,6 +124,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case 'i': o->initrd = optarg; break;
 		case 'p': o->params = optarg; break;
 		case 's': r = parse_serial(optarg, o); break;
+		case 'b': r = add_blk(optarg, o); break;
 		case 'h': usage(stdout); return 1;
 		default: r = -1; break;
 		}
@@ -144,14 +180,39 @@ static int open_console(const struct run_opts *o)
 	return fd;
 }
 
-static int vm_setup_and_boot(struct vm *vm, const struct run_opts *o, int out_fd)
+/* The PCI bus and its devices, before ACPI describes the bus. */
+static int devices_create(struct vmm *m, const struct run_opts *o)
 {
+	int r = pci_bus_create(&m->vm);
+
+	for (unsigned int i = 0; !r && i < o->nblk; i++) {
+		m->blk[i] = vhost_user_blk_create(&m->vm, o->blk_socks[i], -1);
+		if (!m->blk[i])
+			r = -1;
+		else
+			m->nblk++;
+	}
+	return r;
+}
+
+static void devices_destroy(struct vmm *m)
+{
+	for (unsigned int i = 0; i < m->nblk; i++)
+		vhost_user_blk_destroy(m->blk[i]);
+	m->nblk = 0;
+	pci_bus_destroy(&m->vm);
+}
+
+static int vm_setup_and_boot(struct vmm *m, const struct run_opts *o, int out_fd)
+{
+	struct vm *vm = &m->vm;
 	char *cmdline = NULL;
 	struct boot_params_in in = { .kernel = o->kernel, .initrd = o->initrd };
 	int r;
 
 	if (vm_create(vm, o->mem_mib, o->cpus) || vcpus_create(vm) ||
-	    legacy_setup(vm) || acpi_setup(vm, BOOT_ACPI_GPA, &in.rsdp_gpa) ||
+	    legacy_setup(vm) || devices_create(m, o) ||
+	    acpi_setup(vm, BOOT_ACPI_GPA, &in.rsdp_gpa) ||
 	    !serial_create(vm, out_fd, isatty(STDIN_FILENO) ||
 			   lseek(STDIN_FILENO, 0, SEEK_CUR) < 0 ? STDIN_FILENO : -1))
 		return -1;
@@ -159,14 +220,14 @@ static int vm_setup_and_boot(struct vm *vm, const struct run_opts *o, int out_fd
 		     o->params ? o->params : "") < 0)
 		return -1;
 	in.cmdline = cmdline;
-	r = boot_pvh(vm, &in);
+	r = boot_kernel(vm, &in);
 	free(cmdline);
 	return r;
 }
 
 static int vmm_run(const struct run_opts *o)
 {
-	struct vm vm;
+	struct vmm m = { 0 };
 	sigset_t set;
 	int out_fd, status = 1;
 
@@ -180,13 +241,16 @@ static int vmm_run(const struct run_opts *o)
 	out_fd = open_console(o);
 	if (out_fd < 0)
 		return 1;
-	if (!vm_setup_and_boot(&vm, o, out_fd) && !start_signal_thread(&vm) &&
-	    !vcpus_start(&vm))
-		status = vm_wait_exit(&vm);
-	vm_request_exit(&vm, status);
-	vcpus_join(&vm);
-	vcpus_destroy(&vm);
-	vm_destroy(&vm);
+	if (!vm_setup_and_boot(&m, o, out_fd) && !start_signal_thread(&m.vm) &&
+	    !vm_start_device_thread(&m.vm) && !vcpus_start(&m.vm))
+		status = vm_wait_exit(&m.vm);
+	vm_request_exit(&m.vm, status);
+	vcpus_join(&m.vm);
+	/* No device callback may run while the devices go. */
+	vm_stop_device_thread(&m.vm);
+	devices_destroy(&m);
+	vcpus_destroy(&m.vm);
+	vm_destroy(&m.vm);
 	if (out_fd != STDOUT_FILENO)
 		close(out_fd);
 	return status;

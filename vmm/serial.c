@@ -13,6 +13,7 @@
 
 #include "common/fdpass.h"
 #include "common/log.h"
+#include "vmm/irq.h"
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 
@@ -80,9 +81,9 @@ static void serial_update_irq(struct serial *s)
 	bool level = serial_iir(s) != UART_IIR_NO_INT;
 
 	if (level && s->irq_level && s->thr_event)
-		vm_irq_line(s->vm, COM1_IRQ, false);
+		irq_line(s->vm, COM1_IRQ, false);
 	if (level != s->irq_level || (level && s->thr_event))
-		vm_irq_line(s->vm, COM1_IRQ, level);
+		irq_line(s->vm, COM1_IRQ, level);
 	s->irq_level = level;
 	s->thr_event = false;
 }

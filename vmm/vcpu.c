@@ -84,6 +84,15 @@ static int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id,
 	return vcpu_set_cpuid(v, cpuid);
 }
 
+/* The guest-physical address width KVM reports (CPUID 0x80000008 EAX[7:0]). */
+static unsigned int cpuid_phys_bits(const struct kvm_cpuid2 *c)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0x80000008 && (c->entries[i].eax & 0xff))
+			return c->entries[i].eax & 0xff;
+	return 36;	/* what a CPU without the leaf implies */
+}
+
 int vcpus_create(struct vm *vm)
 {
 	struct kvm_cpuid2 *cpuid = vcpu_supported_cpuid(vm);
@@ -91,6 +100,7 @@ int vcpus_create(struct vm *vm)
 
 	if (!cpuid)
 		return -ENOTSUP;
+	vm->phys_bits = cpuid_phys_bits(cpuid);
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		free(cpuid);
@@ -118,34 +128,104 @@ void vcpus_destroy(struct vm *vm)
 	vm->vcpus = NULL;
 }
 
-static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type)
+/* The boot protocols' flat segments (Linux's __BOOT_CS and __BOOT_DS). */
+#define BOOT_CS			0x10
+#define BOOT_DS			0x18
+#define BOOT_GDT_ENTRIES	4
+#define SEG_CODE		0xb	/* execute/read, accessed */
+#define SEG_DATA		0x3	/* read/write, accessed */
+#define CR0_PE			(1ull << 0)
+#define CR0_ET			(1ull << 4)
+#define CR0_PG			(1ull << 31)
+#define CR4_PAE			(1ull << 5)
+#define EFER_LME		(1ull << 8)
+#define EFER_LMA		(1ull << 10)
+
+/* A flat 4 GiB ring-0 segment; l: 64-bit code, which must have D/B clear. */
+static struct kvm_segment seg_flat(uint16_t sel, uint8_t type, bool l)
 {
-	*s = (struct kvm_segment){
+	return (struct kvm_segment){
 		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+		.present = 1, .dpl = 0, .db = !l, .s = 1, .l = l, .g = 1,
 	};
+}
+
+/* The GDT descriptor that loads as s (page-granular limit). */
+static uint64_t seg_desc(const struct kvm_segment *s)
+{
+	uint64_t limit = s->g ? s->limit >> 12 : s->limit;
+
+	return (limit & 0xffff) | (s->base & 0xffffffull) << 16 |
+	       (uint64_t)s->type << 40 | (uint64_t)s->s << 44 |
+	       (uint64_t)s->dpl << 45 | (uint64_t)s->present << 47 |
+	       (limit & 0xf0000) << 32 | (uint64_t)s->avl << 52 |
+	       (uint64_t)s->l << 53 | (uint64_t)s->db << 54 |
+	       (uint64_t)s->g << 55 | (s->base & 0xff000000ull) << 32;
+}
+
+/* The reset state with the flat boot segments; 64-bit code if long_mode. */
+static int vcpu_boot_sregs(struct vcpu *v, struct kvm_sregs *s, bool long_mode)
+{
+	if (ioctl(v->fd, KVM_GET_SREGS, s) < 0) {
+		pr_err("vCPU %u: KVM_GET_SREGS: %m", v->id);
+		return -errno;
+	}
+	s->cs = seg_flat(BOOT_CS, SEG_CODE, long_mode);
+	s->ds = seg_flat(BOOT_DS, SEG_DATA, false);
+	s->es = s->fs = s->gs = s->ss = s->ds;
+	/* VM entry wants a usable TR, whatever the guest does with it. */
+	s->tr = (struct kvm_segment){ .limit = 0x67, .type = 0xb, .present = 1 };
+	return 0;
+}
+
+static int vcpu_load_boot_state(struct vcpu *v, const struct kvm_sregs *s,
+				struct kvm_regs *regs, const char *what)
+{
+	regs->rflags = 2;	/* interrupts off */
+	if (ioctl(v->fd, KVM_SET_SREGS, s) < 0 || ioctl(v->fd, KVM_SET_REGS, regs) < 0) {
+		pr_err("vCPU %u: setting the %s entry state: %m", v->id, what);
+		return -errno;
+	}
+	return 0;
 }
 
 int vcpu_setup_pvh(struct vcpu *v, uint32_t entry, uint32_t start_info)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rip = entry, .rbx = start_info, .rflags = 2 };
+	struct kvm_regs regs = { .rip = entry, .rbx = start_info };
+	struct kvm_sregs s;
+	int r = vcpu_boot_sregs(v, &s, false);
 
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	seg_flat(&sregs.cs, 0x10, 0xb);		/* code: execute/read, accessed */
-	seg_flat(&sregs.ds, 0x18, 0x3);		/* data: read/write, accessed */
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.tr = (struct kvm_segment){ .limit = 0x67, .type = 0xb, .present = 1 };
-	sregs.cr0 = 0x11;			/* PE, ET; paging off */
-	sregs.cr4 = 0;
-	sregs.efer = 0;
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
-	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
-		pr_err("vCPU %u: setting PVH entry state: %m", v->id);
-		return -errno;
-	}
-	return 0;
+	if (r)
+		return r;
+	s.cr0 = CR0_PE | CR0_ET;	/* paging off */
+	s.cr4 = 0;
+	s.efer = 0;
+	return vcpu_load_boot_state(v, &s, &regs, "PVH");
+}
+
+int vcpu_setup_long_mode(struct vcpu *v, uint64_t entry, uint64_t rsi,
+			 uint64_t cr3, uint64_t gdt_gpa)
+{
+	uint64_t *gdt = vm_gpa_to_host(v->vm, gdt_gpa, BOOT_GDT_ENTRIES * 8);
+	struct kvm_regs regs = { .rip = entry, .rsi = rsi };
+	struct kvm_sregs s;
+	int r;
+
+	if (!gdt)
+		return -EINVAL;
+	r = vcpu_boot_sregs(v, &s, true);
+	if (r)
+		return r;
+	/* The GDT holds exactly what the segment registers were loaded with. */
+	memset(gdt, 0, BOOT_GDT_ENTRIES * 8);
+	gdt[BOOT_CS / 8] = seg_desc(&s.cs);
+	gdt[BOOT_DS / 8] = seg_desc(&s.ds);
+	s.gdt = (struct kvm_dtable){ .base = gdt_gpa, .limit = BOOT_GDT_ENTRIES * 8 - 1 };
+	s.cr0 = CR0_PE | CR0_ET | CR0_PG;
+	s.cr3 = cr3;
+	s.cr4 = CR4_PAE;
+	s.efer = EFER_LME | EFER_LMA;
+	return vcpu_load_boot_state(v, &s, &regs, "64-bit");
 }
 
 static void vcpu_handle_io(struct vcpu *v)

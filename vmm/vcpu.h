@@ -26,6 +26,13 @@ void vcpus_destroy(struct vm *vm);
 
 /* PVH entry state for the boot vCPU: 32-bit flat protected mode, no paging. */
 int vcpu_setup_pvh(struct vcpu *v, uint32_t entry, uint32_t start_info);
+/*
+ * 64-bit boot protocol entry state for the boot vCPU: long mode on the page
+ * tables at cr3, a GDT written at gdt_gpa (4 entries: flat 64-bit code at
+ * 0x10, flat data at 0x18, loaded in CS and DS/ES/SS/FS/GS), RSI = rsi.
+ */
+int vcpu_setup_long_mode(struct vcpu *v, uint64_t entry, uint64_t rsi,
+			 uint64_t cr3, uint64_t gdt_gpa);
 
 int vcpus_start(struct vm *vm);
 /* Gets every running vCPU out of KVM_RUN (after vm_request_exit). */

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The KVM VM: creation, guest RAM in a shared memfd, exit bookkeeping. */
+/*
+ * The KVM VM: creation, guest RAM in a shared memfd, the device thread,
+ * exit bookkeeping.
+ */
 #include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <string.h>
@@ -78,7 +83,7 @@ static int vm_add_region(struct vm *vm, uint64_t gpa, uint64_t size,
 		.userspace_addr = (uintptr_t)(vm->ram + offset),
 	};
 
-	*r = (struct vm_ram_region){ gpa, size, vm->ram + offset, offset };
+	*r = (struct vm_ram_region){ gpa, size, vm->ram + offset, vm->mem_fd, offset };
 	vm->nregions++;
 	return vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot,
 			"KVM_SET_USER_MEMORY_REGION");
@@ -113,6 +118,51 @@ static int vm_create_ram(struct vm *vm, uint64_t size)
 	return r;
 }
 
+/* Devices add events from vCPU threads too: libevent must lock. */
+static int vm_create_evbase(struct vm *vm)
+{
+	if (evthread_use_pthreads() < 0) {
+		pr_err("libevent without pthread support");
+		return -ENOTSUP;
+	}
+	vm->evbase = event_base_new();
+	if (!vm->evbase) {
+		pr_err("cannot create the device thread's event base");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void *vm_device_thread(void *arg)
+{
+	struct vm *vm = arg;
+
+	if (event_base_loop(vm->evbase, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
+		pr_err("device thread: event loop failed");
+	return NULL;
+}
+
+int vm_start_device_thread(struct vm *vm)
+{
+	int r = pthread_create(&vm->dev_thread, NULL, vm_device_thread, vm);
+
+	if (r) {
+		pr_err("cannot start the device thread: %s", strerror(r));
+		return -r;
+	}
+	vm->dev_thread_started = true;
+	return 0;
+}
+
+void vm_stop_device_thread(struct vm *vm)
+{
+	if (!vm->dev_thread_started)
+		return;
+	event_base_loopbreak(vm->evbase);
+	pthread_join(vm->dev_thread, NULL);
+	vm->dev_thread_started = false;
+}
+
 int vm_create(struct vm *vm, uint64_t ram_mib, unsigned int ncpus)
 {
 	int r;
@@ -128,12 +178,20 @@ int vm_create(struct vm *vm, uint64_t ram_mib, unsigned int ncpus)
 	if (!r)
 		r = vm_create_irqchip(vm);
 	if (!r)
+		r = irq_routing_init(vm);
+	if (!r)
 		r = vm_create_ram(vm, ram_mib << 20);
+	if (!r)
+		r = vm_create_evbase(vm);
 	return r;
 }
 
 void vm_destroy(struct vm *vm)
 {
+	vm_stop_device_thread(vm);
+	if (vm->evbase)
+		event_base_free(vm->evbase);
+	irq_routing_destroy(vm);
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	if (vm->mem_fd >= 0)
@@ -181,12 +239,4 @@ int vm_wait_exit(struct vm *vm)
 	status = vm->exit_status;
 	pthread_mutex_unlock(&vm->exit_lock);
 	return status;
-}
-
-void vm_irq_line(struct vm *vm, unsigned int irq, bool level)
-{
-	struct kvm_irq_level l = { .irq = irq, .level = level };
-
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
-		pr_warn("KVM_IRQ_LINE %u: %m", irq);
 }

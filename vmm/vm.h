@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * One KVM virtual machine: the VM fd, guest RAM (one shared memfd, split
- * around the 32-bit PCI hole), the I/O buses its devices sit on, and its
- * vCPUs. How the VM ends is recorded once (vm_request_exit) and every vCPU
- * is kicked out of KVM_RUN.
+ * around the 32-bit PCI hole), the I/O buses and the PCI bus its devices sit
+ * on, the GSI routing table, its vCPUs, and the device thread: one libevent
+ * loop where devices watch their sockets and timers. How the VM ends is
+ * recorded once (vm_request_exit) and every vCPU is kicked out of KVM_RUN.
  */
 #ifndef VMM_VM_H
 #define VMM_VM_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "vmm/iobus.h"
+#include "vmm/irq.h"
 
 /* RAM above this guest-physical address moves above 4 GiB. */
 #define VM_PCI_HOLE_START	0xc0000000ull
@@ -23,10 +25,13 @@ struct vm_ram_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint8_t *host;
+	int fd;				/* the memfd (vm->mem_fd), not owned */
 	uint64_t fd_offset;		/* offset in the memfd */
 };
 
 struct vcpu;
+struct pci_bus;
+struct event_base;
 
 struct vm {
 	int kvm_fd;
@@ -38,8 +43,15 @@ struct vm {
 	unsigned int nregions;
 	unsigned int ncpus;
 	struct vcpu *vcpus;
+	unsigned int phys_bits;		/* guest-physical address width */
 	struct io_bus pio;
 	struct io_bus mmio;
+	struct irq_routing irq;
+	struct pci_bus *pci;
+
+	struct event_base *evbase;	/* the device thread's loop */
+	pthread_t dev_thread;
+	bool dev_thread_started;
 
 	pthread_mutex_t exit_lock;
 	pthread_cond_t exit_cond;
@@ -51,6 +63,14 @@ struct vm {
 int vm_create(struct vm *vm, uint64_t ram_mib, unsigned int ncpus);
 void vm_destroy(struct vm *vm);
 
+/*
+ * Starts the device thread, which runs vm->evbase until vm_destroy. Events
+ * may be added from any thread (libevent's pthread locking is on).
+ */
+int vm_start_device_thread(struct vm *vm);
+/* Stops it (idempotent): after this no device callback runs. */
+void vm_stop_device_thread(struct vm *vm);
+
 /* Host pointer to [gpa, gpa + len) if it lies in guest RAM, else NULL. */
 void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len);
 
@@ -58,8 +78,5 @@ void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm_request_exit(struct vm *vm, int status);
 /* Blocks until vm_request_exit; returns the status. */
 int vm_wait_exit(struct vm *vm);
-
-/* Raises or lowers an interrupt line of the in-kernel PIC/IOAPIC. */
-void vm_irq_line(struct vm *vm, unsigned int irq, bool level);
 
 #endif /* VMM_VM_H */

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Boots a tiny test guest (tests/kvm/guest/) with `vmm run` on /dev/kvm and
+# checks its console: every "tiny: ..." line, "tiny: PASS" at the end, and
+# the vmm's exit status 0 (the guest powers off through ACPI).
+#
+# usage: tiny-guest-test.sh GUEST [--disk vblk|qsd] [--written] [--reconnect]
+#                            [--params STR] [--expect TEXT]...
+#   --disk KIND   give the guest a --vhost-user-blk disk of 2048 sectors
+#                 (sector 0 byte k = (k * 7 + 3) & 0xff) served by vblk-backend
+#                 or qemu-storage-daemon
+#   --written     afterwards sector 1 must hold what the guest wrote
+#                 (byte k = k ^ 0xa5)
+#   --reconnect   when the guest prints "tiny: phase1", kill the back-end,
+#                 tell the guest ('k' on its console), wait, start it again
+#   --params STR  vmm run -p STR
+#   --expect TEXT a line the console must contain
+# Exit status: 0 pass, 1 fail, 77 skipped (no /dev/kvm), with the reason.
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib/common.sh"
+. "$VVU_ROOT/scripts/lib/backend.sh"
+
+VMM=${VMM:-$VVU_BUILD/vmm/vmm}
+GUEST=$1; shift
+DISK='' WRITTEN=0 RECONNECT=0 PARAMS='' EXPECT=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--disk) DISK=$2; shift 2 ;;
+	--written) WRITTEN=1; shift ;;
+	--reconnect) RECONNECT=1; shift ;;
+	--params) PARAMS=$2; shift 2 ;;
+	--expect) EXPECT+=("$2"); shift 2 ;;
+	*) die "unknown argument '$1'" ;;
+	esac
+done
+
+[ -w /dev/kvm ] || { echo "SKIP: /dev/kvm is not usable by $(id -un)"; exit 77; }
+[ -x "$VMM" ] || die "'$VMM' is not built"
+
+DIR=$(mktemp -d /tmp/vvu-tiny.XXXXXX)
+VMM_PID=
+cleanup() {
+	[ -z "$VMM_PID" ] || kill -9 "$VMM_PID" 2>/dev/null || true
+	backend_kill KILL || true
+	exec 3>&- || true
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	echo "----- console -----"; cat "$DIR/console" 2>/dev/null || true
+	echo "----- vmm -----"; cat "$DIR/vmm.log" 2>/dev/null || true
+	echo "----- back-end -----"; cat "$DIR/backend.log" 2>/dev/null || true
+	exit 1
+}
+
+args=(run -m 16 --serial "file=$DIR/console")
+[ -z "$PARAMS" ] || args+=(-p "$PARAMS")
+if [ -n "$DISK" ]; then
+	python3 - "$DIR/disk.img" <<'PY'
+import sys
+b = bytearray(2048 * 512)
+for k in range(512):
+    b[k] = (k * 7 + 3) & 0xff
+open(sys.argv[1], "wb").write(b)
+PY
+	backend_start "$DISK" "$DIR/blk.sock" "$DIR/disk.img" "$DIR/backend.log"
+	args+=(--vhost-user-blk "$DIR/blk.sock")
+fi
+
+# The console's input is a FIFO the test writes to (--reconnect).
+mkfifo "$DIR/input"
+timeout -k 5 60 "$VMM" "${args[@]}" "$GUEST" <"$DIR/input" >"$DIR/vmm.log" 2>&1 &
+VMM_PID=$!
+exec 3>"$DIR/input"
+
+if [ $RECONNECT -eq 1 ]; then
+	for ((i = 0; i < 600; i++)); do
+		grep -q "tiny: phase1" "$DIR/console" 2>/dev/null && break
+		kill -0 "$VMM_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q "tiny: phase1" "$DIR/console" || fail "the guest never reached phase1"
+	backend_kill KILL || true
+	printf k >&3
+	sleep 1.5
+	echo "=== restarted ===" >>"$DIR/backend.log"
+	backend_start "$DISK" "$DIR/blk.sock" "$DIR/disk.img" "$DIR/backend.log"
+fi
+
+rc=0
+wait "$VMM_PID" || rc=$?
+VMM_PID=
+[ $rc -ne 124 ] || fail "the guest did not power off within 60 s"
+cat "$DIR/console"
+[ $rc -eq 0 ] || fail "vmm exited with status $rc"
+grep -q "^tiny: PASS" "$DIR/console" || fail "the guest did not pass"
+for e in "${EXPECT[@]}"; do
+	grep -qF -- "$e" "$DIR/console" || fail "the console lacks '$e'"
+done
+if [ $RECONNECT -eq 1 ]; then
+	grep -q "reconnected" "$DIR/vmm.log" || fail "the vmm did not report a reconnect"
+fi
+if [ $WRITTEN -eq 1 ]; then
+	python3 - "$DIR/disk.img" <<'PY' || fail "sector 1 of disk.img does not hold the guest's write"
+import sys
+d = open(sys.argv[1], "rb").read()
+sys.exit(any(d[512 + k] != (k ^ 0xa5) & 0xff for k in range(512)))
+PY
+fi
+echo "PASS"

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Interrupts into the in-kernel irqchip: the IOAPIC/PIC lines of legacy
+ * devices, and the KVM GSI routing table that MSI-X vectors live in.
+ *
+ * KVM_SET_GSI_ROUTING replaces the whole table, so the table the vmm pushes
+ * always starts with KVM's default routes (GSI 0-15 to both the PIC and the
+ * IOAPIC, 16-23 to the IOAPIC); MSI routes take GSIs from 24 up.
+ */
+#ifndef VMM_IRQ_H
+#define VMM_IRQ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct kvm_irq_routing;
+
+/* The first GSI past the IOAPIC's pins. */
+#define IRQ_FIRST_MSI_GSI	24
+
+struct irq_routing {
+	pthread_mutex_t lock;
+	struct kvm_irq_routing *table;
+	unsigned int cap;		/* entries table has room for */
+	uint32_t next_gsi;
+};
+
+/* Pushes the default routes. 0 or -errno (logged). */
+int irq_routing_init(struct vm *vm);
+void irq_routing_destroy(struct vm *vm);
+
+/* A GSI for one MSI vector, or -ENOSPC. GSIs are never given back. */
+int irq_alloc_gsi(struct vm *vm);
+
+/* Routes gsi (from irq_alloc_gsi) to the MSI (addr, data). 0 or -errno. */
+int irq_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
+
+/* Raises or lowers a line of the in-kernel PIC/IOAPIC. */
+void irq_line(struct vm *vm, unsigned int irq, bool level);
+
+#endif /* VMM_IRQ_H */
