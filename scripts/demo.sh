@@ -2,7 +2,7 @@
 # The demo: a Linux guest (QEMU, TCG) uses a disk that vblk-backend serves over vhost-user.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
-. "$VVU_ROOT/scripts/lib/qemu-guest.sh"
+. "$VVU_ROOT/scripts/lib/guest.sh"
 
 usage() {
 	cat <<'EOF'
@@ -49,7 +49,7 @@ parse_args() {
 }
 
 cleanup() {
-	qemu_guest_kill
+	guest_kill
 	backend_kill KILL || true
 	if [ $OWN_DIR -eq 1 ] && [ $KEEP -eq 0 ]; then rm -rf "$DIR"; fi
 }
@@ -88,7 +88,7 @@ main() {
 	ensure_packages "${VVU_BUILD_PACKAGES[@]}"
 	say "building the project in $VVU_BUILD"
 	build_tree "$VVU_BUILD"
-	qemu_guest_setup
+	guest_setup
 	if [ -n "$DIR" ]; then
 		mkdir -p "$DIR" || die "cannot create --dir '$DIR'"
 		DIR=$(cd "$DIR" && pwd)
@@ -105,20 +105,20 @@ main() {
 	printf 'written by the host at %s' "$(date '+%F %T')" |
 		dd of="$DIR/disk.img" conv=notrunc status=none
 	write_guest_main "$DIR/guest-main.sh"
-	qemu_guest_initramfs "$DIR/initrd.gz" "$DIR/guest-main.sh"
+	guest_initramfs "$DIR/initrd.gz" "$DIR/guest-main.sh"
 
 	say "vblk-backend --socket $DIR/vblk.sock --file $DIR/disk.img --serial vvu-demo"
 	: >"$DIR/vblk-backend.log"
 	backend_start vblk "$DIR/vblk.sock" "$DIR/disk.img" "$DIR/vblk-backend.log" --serial vvu-demo
 	cat "$DIR/vblk-backend.log"
 
-	say "QEMU (TCG) with $DEBIAN_KERNEL_PACKAGE, -device vhost-user-blk-pci on $DIR/vblk.sock"
+	say "QEMU (TCG) with $GUEST_KERNEL_NAME, -device vhost-user-blk-pci on $DIR/vblk.sock"
 	local t0=$SECONDS rc=0
-	qemu_guest_start --initrd "$DIR/initrd.gz" --serial "$DIR/serial.log" --timeout 180 \
+	guest_start --initrd "$DIR/initrd.gz" --serial "$DIR/serial.log" --timeout 180 \
 		--blk "$DIR/vblk.sock"
-	tail -n +1 -f --pid="$QEMU_GUEST_PID" "$DIR/serial.log" | grep -a --line-buffered -v '^vvu-guest: [ip]' || true
-	qemu_guest_wait || rc=$?
-	[ $rc -eq 0 ] || die "QEMU failed (status $rc): $(cat "$DIR/serial.log.qemu")"
+	tail -n +1 -f --pid="$GUEST_PID" "$DIR/serial.log" | grep -a --line-buffered -v '^vvu-guest: [ip]' || true
+	guest_wait || rc=$?
+	[ $rc -eq 0 ] || die "QEMU failed (status $rc): $(cat "$DIR/serial.log.fe")"
 	grep -aq '^vvu-guest: main done' "$DIR/serial.log" || die "the guest's part failed (see above)"
 	echo "(guest booted, worked and powered off in $((SECONDS - t0)) s)"
 
