@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Logging to stderr as "prog[pid]: level: message". */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,12 +59,45 @@ int log_level_parse(const char *name)
 	return -1;
 }
 
+/*
+ * A log line waits at most this long for stderr: a reader that stopped
+ * reading (a stalled pipe or terminal) must not stall a vCPU or a daemon's
+ * event loop. What is dropped is counted and said with the next line.
+ */
+#define LOG_STALL_MS	1000
+
+static unsigned int log_dropped;
+
+static bool log_stderr_writable(void)
+{
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+	int n;
+
+	do
+		n = poll(&p, 1, LOG_STALL_MS);
+	while (n < 0 && errno == EINTR);
+	return n == 1 && (p.revents & POLLOUT);
+}
+
 /* One write(2) per line so lines from several threads never interleave. */
 static void log_write_line(const char *line, size_t len)
 {
+	unsigned int dropped = __atomic_exchange_n(&log_dropped, 0, __ATOMIC_RELAXED);
 	ssize_t n;
 
+	if (dropped) {
+		char note[80];
+		int m = snprintf(note, sizeof(note), "%s[%d]: warn: %u log lines dropped (stderr blocked)\n",
+				 log_prog, (int)getpid(), dropped);
+
+		if (m > 0)
+			log_write_line(note, (size_t)m < sizeof(note) ? (size_t)m : sizeof(note) - 1);
+	}
 	while (len) {
+		if (!log_stderr_writable()) {
+			__atomic_add_fetch(&log_dropped, 1, __ATOMIC_RELAXED);
+			return;
+		}
 		n = write(STDERR_FILENO, line, len);
 		if (n < 0 && errno == EINTR)
 			continue;

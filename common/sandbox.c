@@ -11,7 +11,8 @@
 
 /*
  * What a running libevent (epoll backend, pthreads locking) daemon that logs
- * to stderr calls once its sockets and bases exist; libevent 2.1 wakes its
+ * to stderr calls once its sockets and bases exist (log lines poll stderr
+ * before writing, so a stalled reader cannot stall them); libevent 2.1 wakes its
  * loop from signal handlers and other threads with write/read (checked with
  * strace on the sandboxed loop in tests/unit/test_sandbox.c). The clock
  * calls normally stay in the vDSO but fall back to real syscalls on clock
@@ -22,7 +23,7 @@
 const char *const sandbox_base_syscalls[] = {
 	/* I/O and fd passing */
 	"read", "write", "readv", "writev", "close",
-	"recvmsg", "sendmsg", "fcntl",
+	"recvmsg", "sendmsg", "fcntl", "poll", "ppoll",
 	/* libevent's epoll backend */
 	"epoll_wait", "epoll_pwait", "epoll_ctl",
 	/* time */

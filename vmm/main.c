@@ -152,8 +152,9 @@ static void *signal_thread(void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	if (!sigwait(&set, &sig)) {
-		pr_info("%s: stopping the VM", strsignal(sig));
+		/* First the exit: a log line may wait on a full stderr. */
 		vm_request_exit(arg, 0);
+		pr_info("%s: stopping the VM", strsignal(sig));
 	}
 	return NULL;
 }

@@ -142,9 +142,26 @@ static void *vm_device_thread(void *arg)
 	return NULL;
 }
 
+static void vm_device_thread_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
 int vm_start_device_thread(struct vm *vm)
 {
-	int r = pthread_create(&vm->dev_thread, NULL, vm_device_thread, vm);
+	int r;
+
+	/*
+	 * The loop is stopped from inside: event_base_loop() forgets a
+	 * loopbreak that comes before it starts, an active event it does not.
+	 */
+	vm->dev_thread_stop = event_new(vm->evbase, -1, 0, vm_device_thread_stop_cb,
+					vm->evbase);
+	if (!vm->dev_thread_stop)
+		return -ENOMEM;
+	r = pthread_create(&vm->dev_thread, NULL, vm_device_thread, vm);
 
 	if (r) {
 		pr_err("cannot start the device thread: %s", strerror(r));
@@ -156,11 +173,14 @@ int vm_start_device_thread(struct vm *vm)
 
 void vm_stop_device_thread(struct vm *vm)
 {
-	if (!vm->dev_thread_started)
-		return;
-	event_base_loopbreak(vm->evbase);
-	pthread_join(vm->dev_thread, NULL);
-	vm->dev_thread_started = false;
+	if (vm->dev_thread_started) {
+		event_active(vm->dev_thread_stop, 0, 0);
+		pthread_join(vm->dev_thread, NULL);
+		vm->dev_thread_started = false;
+	}
+	if (vm->dev_thread_stop)
+		event_free(vm->dev_thread_stop);
+	vm->dev_thread_stop = NULL;
 }
 
 int vm_create(struct vm *vm, uint64_t ram_mib, unsigned int ncpus)

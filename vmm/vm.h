@@ -32,6 +32,7 @@ struct vm_ram_region {
 struct vcpu;
 struct pci_bus;
 struct event_base;
+struct event;
 
 struct vm {
 	int kvm_fd;
@@ -50,6 +51,7 @@ struct vm {
 	struct pci_bus *pci;
 
 	struct event_base *evbase;	/* the device thread's loop */
+	struct event *dev_thread_stop;
 	pthread_t dev_thread;
 	bool dev_thread_started;
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -243,6 +244,47 @@ START_TEST(test_threads_whole_lines)
 }
 END_TEST
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A stderr nobody reads delays a line by about a second, then drops it. */
+START_TEST(test_stalled_stderr_drops)
+{
+	struct capture c;
+	char fill[4096], *out;
+	double t;
+	int fl;
+
+	memset(fill, 'x', sizeof(fill));
+	capture_start(&c);
+	fl = fcntl(STDERR_FILENO, F_GETFL);
+	fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
+	while (write(STDERR_FILENO, fill, sizeof(fill)) > 0)
+		;
+	fcntl(STDERR_FILENO, F_SETFL, fl);
+	t = now_s();
+	pr_err("lost");
+	t = now_s() - t;
+	ck_assert_msg(t > 0.5 && t < 3.0, "a blocked line took %.2f s", t);
+	/* Drained, the next line says what was lost. */
+	fcntl(c.pipe[0], F_SETFL, O_NONBLOCK);
+	while (read(c.pipe[0], fill, sizeof(fill)) > 0)
+		;
+	fcntl(c.pipe[0], F_SETFL, 0);
+	pr_err("after");
+	out = capture_end(&c);
+	ck_assert_ptr_nonnull(strstr(out, "warn: 1 log lines dropped (stderr blocked)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "err: after\n"));
+	ck_assert_ptr_null(strstr(out, "lost"));
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -257,6 +299,7 @@ int main(void)
 	tcase_add_test(tc, test_long_line_cut);
 	tcase_add_test(tc, test_level_parse);
 	tcase_add_test(tc, test_threads_whole_lines);
+	tcase_add_test(tc, test_stalled_stderr_drops);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
