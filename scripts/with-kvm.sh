@@ -24,7 +24,9 @@
 # the same user, with stdin from /dev/null. Its stdout and stderr stream out
 # live on with-kvm.sh's stdout and stderr; with-kvm.sh's own lines start with
 # "with-kvm:". The exit status is COMMAND's; 124 if the time ran out, 125 if
-# the nested VM failed.
+# the nested VM failed. If the nested VM's kernel reports a lockup of its CPUs
+# (a fault of QEMU TCG's SVM emulation seen now and then on these machines),
+# with-kvm.sh says so, stops it, and runs COMMAND once more in a new VM.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$VVU_ROOT/scripts/lib/debian-kernel.sh"
@@ -173,11 +175,64 @@ stop_relay() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# Copies the nested VM's ttyS1 (COMMAND's stderr and the kernel's console)
+# to our stderr. If the nested kernel reports a lockup of its own CPUs (QEMU
+# TCG's SVM emulation wedges it now and then, whatever runs inside), it
+# marks $ctl/lockup and stops QEMU rather than waiting for the time limit.
+relay_stderr() {
+	local ctl=$1 line
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '%s\n' "$line" >&2
+		case $line in
+		*"watchdog: BUG: soft lockup - CPU#"* | *"rcu: INFO: rcu_"*"detected stalls"*)
+			if [ ! -e "$ctl/lockup" ]; then
+				: >"$ctl/lockup"
+				kill -TERM "$(cat "$ctl/qemu.pid" 2>/dev/null)" 2>/dev/null || true
+			fi ;;
+		esac
+	done <"$ctl/err.out"
+}
+
+# One boot of the nested VM running COMMAND; sets NESTED_RC (QEMU's status)
+# and NESTED_SIG (the signal that stopped us, if any).
+nested_boot() {
+	local ctl=$1 initrd=$2 append=$3 relay qpid
+	shift 3
+	rm -f "$ctl/status" "$ctl/lockup" "$ctl/qemu.pid" "$ctl/err.in" "$ctl/err.out"
+	# The guest's ttyS1 (stderr) reaches our stderr through a FIFO pair.
+	mkfifo "$ctl/err.in" "$ctl/err.out"
+	relay_stderr "$ctl" &
+	relay=$!
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+		-accel tcg,thread=multi -cpu max -smp "$CPUS" -m "$MEM" -machine q35 \
+		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-kernel "$DEBIAN_KERNEL_IMAGE" -initrd "$initrd" -append "$append" \
+		-chardev stdio,id=out,signal=off -serial chardev:out \
+		-chardev pipe,id=err,path="$ctl/err" -serial chardev:err \
+		-device virtio-rng-pci -pidfile "$ctl/qemu.pid" \
+		-virtfs "local,path=/,mount_tag=vvuroot,security_model=none,multidevs=remap,readonly=on" \
+		-virtfs "local,path=$ctl,mount_tag=vvuctl,security_model=none" \
+		"$@" </dev/null &
+	qpid=$!
+	# Stopping with-kvm.sh stops the VM (timeout passes the signal on).
+	NESTED_SIG=
+	trap 'NESTED_SIG=TERM; kill -TERM $qpid 2>/dev/null' TERM
+	trap 'NESTED_SIG=INT; kill -TERM $qpid 2>/dev/null' INT
+	trap 'NESTED_SIG=HUP; kill -TERM $qpid 2>/dev/null' HUP
+	while :; do
+		NESTED_RC=0
+		wait $qpid || NESTED_RC=$?
+		kill -0 $qpid 2>/dev/null || break   # else wait was interrupted by a trap
+	done
+	trap - TERM INT HUP
+	stop_relay "$ctl/err.out" $relay
+}
+
 run_nested() {
 	say "running in nested KVM under QEMU TCG"
 	ensure_packages "${NESTED_PACKAGES[@]}"
 	debian_kernel_fetch
-	local initrd ctl tag path append virtfs=() rc=0 relay qpid start=$SECONDS
+	local initrd ctl tag path append virtfs=() attempt start=$SECONDS
 	initrd=$(nested_initramfs)
 	ctl=$(mktemp -d /tmp/with-kvm.XXXXXX) || fatal "cannot create a control directory in /tmp"
 	trap 'rm -rf "$ctl"' EXIT
@@ -192,44 +247,24 @@ run_nested() {
 	else
 		append+=" quiet loglevel=2"
 	fi
-	# The guest's ttyS1 (stderr) reaches our stderr through a FIFO pair.
-	mkfifo "$ctl/err.in" "$ctl/err.out"
-	cat "$ctl/err.out" >&2 &
-	relay=$!
-	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu max -smp "$CPUS" -m "$MEM" -machine q35 \
-		-nodefaults -no-user-config -display none -monitor none -no-reboot \
-		-kernel "$DEBIAN_KERNEL_IMAGE" -initrd "$initrd" -append "$append" \
-		-chardev stdio,id=out,signal=off -serial chardev:out \
-		-chardev pipe,id=err,path="$ctl/err" -serial chardev:err \
-		-device virtio-rng-pci \
-		-virtfs "local,path=/,mount_tag=vvuroot,security_model=none,multidevs=remap,readonly=on" \
-		-virtfs "local,path=$ctl,mount_tag=vvuctl,security_model=none" \
-		"${virtfs[@]}" </dev/null &
-	qpid=$!
-	# Stopping with-kvm.sh stops the VM (timeout passes the signal on).
-	local sig=
-	trap 'sig=TERM; kill -TERM $qpid 2>/dev/null' TERM
-	trap 'sig=INT; kill -TERM $qpid 2>/dev/null' INT
-	trap 'sig=HUP; kill -TERM $qpid 2>/dev/null' HUP
-	while :; do
-		rc=0
-		wait $qpid || rc=$?
-		kill -0 $qpid 2>/dev/null || break   # else wait was interrupted by a trap
+	for attempt in 1 2; do
+		nested_boot "$ctl" "$initrd" "$append" "${virtfs[@]}"
+		[ -e "$ctl/lockup" ] && [ -z "$NESTED_SIG" ] && [ ! -s "$ctl/status" ] || break
+		say "the nested VM's kernel locked up (a QEMU TCG fault, not COMMAND's)$(
+			[ $attempt -eq 1 ] && echo '; running COMMAND again in a new VM')"
 	done
-	trap - TERM INT HUP
-	stop_relay "$ctl/err.out" $relay
-	[ $VERBOSE -eq 0 ] || say "nested VM ran $((SECONDS - start)) s (QEMU status $rc)"
-	if [ -n "$sig" ]; then
-		say "stopped by SIG$sig"
-		exit $((128 + $(kill -l "$sig")))
+	[ $VERBOSE -eq 0 ] || say "nested VM ran $((SECONDS - start)) s (QEMU status $NESTED_RC)"
+	if [ -n "$NESTED_SIG" ]; then
+		say "stopped by SIG$NESTED_SIG"
+		exit $((128 + $(kill -l "$NESTED_SIG")))
 	fi
-	if [ $rc -eq 124 ]; then
+	[ ! -e "$ctl/lockup" ] || [ -s "$ctl/status" ] || fatal "the nested VM locked up twice"
+	if [ $NESTED_RC -eq 124 ]; then
 		say "timed out after $TIMEOUT s"
 		exit 124
 	fi
 	[ -s "$ctl/status" ] ||
-		fatal "the nested VM ended without COMMAND's exit status (QEMU status $rc)"
+		fatal "the nested VM ended without COMMAND's exit status (QEMU status $NESTED_RC)"
 	exit "$(cat "$ctl/status")"
 }
 

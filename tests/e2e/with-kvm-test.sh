@@ -9,7 +9,9 @@
 #     environment, /dev/fd and a UNIX socket in $XDG_RUNTIME_DIR, writes to
 #     stdout and stderr (which must arrive apart), and exits 3, which
 #     with-kvm.sh must pass on;
-#  3. --timeout stops a command that runs too long, with status 124.
+#  3. --timeout stops a command that runs too long, with status 124;
+#  4. (nested only) when the nested kernel reports a CPU lockup, with-kvm.sh
+#     says so, stops that VM and runs the command again in a new one.
 # Prints the timings (outer VM boot, nested guest boot) it measured.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib/common.sh"
@@ -104,4 +106,26 @@ cat "$dir/err"
 [ $rc -eq 124 ] || fail "with-kvm.sh --timeout 30 -- sleep 600 exited $rc, not 124"
 grep -q "with-kvm: timed out after 30 s" "$dir/err" || fail "with-kvm.sh did not say it timed out"
 echo "--timeout 30 stopped 'sleep 600' after $(since "$t") s"
+
+# 4. A lockup report (written to the kernel log, as the watchdog would) on
+# the first run; the second run exits 5.
+if [ "$how" = nested ]; then
+	cat >"$dir/lockup.sh" <<INNER
+if [ ! -e $dir/attempt1 ]; then
+	: >$dir/attempt1
+	echo "<0>watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [with-kvm-test]" >/dev/kmsg
+	sleep 600
+fi
+exit 5
+INNER
+	rc=0
+	t=$(now)
+	"$VVU_ROOT/scripts/with-kvm.sh" --timeout 300 -- sh "$dir/lockup.sh" >"$dir/out" 2>"$dir/err" || rc=$?
+	cat "$dir/err"
+	[ $rc -eq 5 ] || fail "with-kvm.sh exited $rc after a lockup, not the second run's 5"
+	grep -q "with-kvm: the nested VM's kernel locked up" "$dir/err" || fail "with-kvm.sh did not report the lockup"
+	echo "a reported lockup: the command ran again and its status came back, in $(since "$t") s"
+else
+	echo "part 4 (lockup retry) does not apply on host KVM"
+fi
 echo "PASS"
