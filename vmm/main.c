@@ -41,6 +41,7 @@ struct run_opts {
 /* What vmm_run builds and tears down, in reverse order. */
 struct vmm {
 	struct vm vm;
+	struct serial *serial;
 	struct vhost_user_blk *blk[MAX_BLK_DEVS];
 	unsigned int nblk;
 };
@@ -213,9 +214,12 @@ static int vm_setup_and_boot(struct vmm *m, const struct run_opts *o, int out_fd
 
 	if (vm_create(vm, o->mem_mib, o->cpus) || vcpus_create(vm) ||
 	    legacy_setup(vm) || devices_create(m, o) ||
-	    acpi_setup(vm, BOOT_ACPI_GPA, &in.rsdp_gpa) ||
-	    !serial_create(vm, out_fd, isatty(STDIN_FILENO) ||
-			   lseek(STDIN_FILENO, 0, SEEK_CUR) < 0 ? STDIN_FILENO : -1))
+	    acpi_setup(vm, BOOT_ACPI_GPA, &in.rsdp_gpa))
+		return -1;
+	/* Console input from a terminal or a pipe, not from a file or /dev/null. */
+	m->serial = serial_create(vm, out_fd, isatty(STDIN_FILENO) ||
+				  lseek(STDIN_FILENO, 0, SEEK_CUR) < 0 ? STDIN_FILENO : -1);
+	if (!m->serial)
 		return -1;
 	if (asprintf(&cmdline, "%s%s%s", DEFAULT_CMDLINE, o->params ? " " : "",
 		     o->params ? o->params : "") < 0)
@@ -250,6 +254,7 @@ static int vmm_run(const struct run_opts *o)
 	/* No device callback may run while the devices go. */
 	vm_stop_device_thread(&m.vm);
 	devices_destroy(&m);
+	serial_free(m.serial);
 	vcpus_destroy(&m.vm);
 	vm_destroy(&m.vm);
 	if (out_fd != STDOUT_FILENO)

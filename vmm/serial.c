@@ -5,10 +5,12 @@
  * the THRE interrupt, the tty layer would stall after its first write.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/fdpass.h"
@@ -52,8 +54,10 @@ struct serial {
 	pthread_mutex_t lock;
 	int out_fd;
 	int in_fd;
+	int stop_fd;		/* eventfd: the input thread ends */
 	pthread_t input;
 	bool input_started;
+	bool registered;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thr_pending;	/* THR empty, interrupt not yet acknowledged */
 	bool thr_event;		/* THR emptied again since the line last rose */
@@ -191,13 +195,30 @@ static void serial_io(void *opaque, uint64_t offset, uint8_t *data,
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Guest input: stdin until EOF, or until serial_free says stop. */
 static void *serial_input_thread(void *arg)
 {
 	struct serial *s = arg;
+	struct pollfd p[2] = {
+		{ .fd = s->in_fd, .events = POLLIN },
+		{ .fd = s->stop_fd, .events = POLLIN },
+	};
 	uint8_t buf[64];
 	ssize_t n;
 
-	while ((n = read(s->in_fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		n = read(s->in_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
 		pthread_mutex_lock(&s->lock);
 		for (ssize_t i = 0; i < n && s->rx_count < RX_BUF; i++) {
 			s->rx[(s->rx_head + s->rx_count) % RX_BUF] = buf[i];
@@ -218,26 +239,43 @@ struct serial *serial_create(struct vm *vm, int out_fd, int in_fd)
 	s->vm = vm;
 	s->out_fd = out_fd;
 	s->in_fd = in_fd;
+	s->stop_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	if (io_bus_register(&vm->pio, COM1_PORT, 8, serial_io, s)) {
 		pr_err("serial: port %#x is taken", COM1_PORT);
-		free(s);
+		serial_free(s);
 		return NULL;
 	}
-	if (in_fd >= 0 && !pthread_create(&s->input, NULL, serial_input_thread, s)) {
-		pthread_detach(s->input);	/* it ends at EOF or with the process */
-		s->input_started = true;
+	s->registered = true;
+	if (in_fd < 0)
+		return s;
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->stop_fd < 0 || pthread_create(&s->input, NULL, serial_input_thread, s)) {
+		pr_err("serial: cannot start the console input thread");
+		serial_free(s);
+		return NULL;
 	}
+	s->input_started = true;
 	return s;
 }
 
+/* After the vCPUs stopped: no port access can reach s any more. */
 void serial_free(struct serial *s)
 {
+	uint64_t one = 1;
+
 	if (!s)
 		return;
-	/* A detached input thread may still use s: only free what it cannot. */
-	if (!s->input_started) {
-		pthread_mutex_destroy(&s->lock);
-		free(s);
+	if (s->input_started) {
+		if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one))
+			pr_warn("serial: cannot stop the input thread: %m");
+		else
+			pthread_join(s->input, NULL);
 	}
+	if (s->stop_fd >= 0)
+		close(s->stop_fd);
+	if (s->registered)
+		io_bus_unregister(&s->vm->pio, COM1_PORT);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
 }
