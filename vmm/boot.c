@@ -40,15 +40,39 @@ int boot_file_map(const char *path, struct boot_file *f)
 		close(fd);
 		return -errno;
 	}
-	close(fd);
-	*f = (struct boot_file){ path, p, (size_t)st.st_size };
+	*f = (struct boot_file){ path, p, (size_t)st.st_size, fd };
 	return 0;
 }
 
 void boot_file_unmap(struct boot_file *f)
 {
 	munmap((void *)f->data, f->size);
+	close(f->fd);
 	f->data = NULL;
+	f->fd = -1;
+}
+
+int boot_file_copy(const struct boot_file *f, uint64_t off, uint64_t len, void *dst)
+{
+	uint8_t *d = dst;
+	ssize_t n;
+
+	if (!boot_file_has(f, off, len))
+		return -EINVAL;
+	while (len) {
+		n = pread(f->fd, d, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pr_err("%s: read at %#llx: %s", f->path, (unsigned long long)off,
+			       n ? strerror(errno) : "file shrank");
+			return n ? -errno : -EIO;
+		}
+		d += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
 }
 
 bool boot_file_has(const struct boot_file *f, uint64_t off, uint64_t len)
@@ -130,11 +154,11 @@ int boot_initrd(struct vm *vm, const char *path, uint64_t lo, uint64_t hi,
 		boot_file_unmap(&f);
 		return -ENOSPC;
 	}
-	memcpy(vm_gpa_to_host(vm, at, f.size), f.data, f.size);
+	r = boot_file_copy(&f, 0, f.size, vm_gpa_to_host(vm, at, f.size));
 	*gpa = at;
 	*size = f.size;
 	boot_file_unmap(&f);
-	return 0;
+	return r;
 }
 
 int boot_kernel(struct vm *vm, const struct boot_params_in *in)

@@ -46,16 +46,24 @@ struct boot_params_in {
 };
 
 /* A file mapped read-only; path is kept for messages. */
+/* A kernel or initrd file: headers are read in place, payloads copied. */
 struct boot_file {
 	const char *path;
-	const uint8_t *data;
+	const uint8_t *data;	/* the whole file, mapped read-only */
 	size_t size;
+	int fd;
 };
 
 int boot_file_map(const char *path, struct boot_file *f);
 void boot_file_unmap(struct boot_file *f);
 /* Does [off, off + len) lie inside the file? */
 bool boot_file_has(const struct boot_file *f, uint64_t off, uint64_t len);
+/*
+ * Copies [off, off + len) of the file to dst (guest RAM) with pread: the
+ * page cache goes straight into guest pages, without faulting in a second
+ * mapping of the file. 0, or -errno with a message.
+ */
+int boot_file_copy(const struct boot_file *f, uint64_t off, uint64_t len, void *dst);
 
 struct boot_e820 {
 	uint64_t addr;

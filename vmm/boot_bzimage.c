@@ -213,8 +213,9 @@ static int bz_load(struct vm *vm, const struct boot_file *f, struct bz_image *bz
 		       (unsigned long long)(vm->regions[0].size >> 20));
 		return -ENOSPC;
 	}
-	memcpy(vm_gpa_to_host(vm, bz->load, bz->pm_size), f->data + bz->setup_size,
-	       bz->pm_size);
+	if (boot_file_copy(f, bz->setup_size, bz->pm_size,
+			   vm_gpa_to_host(vm, bz->load, bz->pm_size)))
+		return -EIO;
 	bz->end = bz->load + bz->pm_size;
 	if (run + h->init_size > bz->end)
 		bz->end = run + h->init_size;

@@ -70,7 +70,8 @@ static int elf_load_segments(struct vm *vm, const struct boot_file *f,
 			       (unsigned long long)ph[i].p_memsz);
 			return -EINVAL;
 		}
-		memcpy(dst, f->data + ph[i].p_offset, ph[i].p_filesz);
+		if (boot_file_copy(f, ph[i].p_offset, ph[i].p_filesz, dst))
+			return -EIO;
 		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 		if (ph[i].p_paddr + ph[i].p_memsz > *end)
 			*end = ph[i].p_paddr + ph[i].p_memsz;
