@@ -41,8 +41,13 @@ int vu_fe_connect(struct vu_frontend *fe, const char *path)
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -errno;
-	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+	/*
+	 * The send timeout also bounds connect(): a back-end that is alive
+	 * but does not accept (its backlog full) would block it forever.
+	 */
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		r = -errno;
 		close(sock);
 		return r;

@@ -29,7 +29,6 @@
 #define VUB_MAX_QUEUES		8
 #define VUB_QUEUE_SIZE		256
 #define VUB_RETRY_SEC		1
-#define VUB_SOCK_TIMEOUT_SEC	5
 
 /* Config bytes the back-end serves, by feature (as QEMU 7.2 sizes it). */
 #define VUB_CFG_BASE		offsetof(struct virtio_blk_config, max_discard_sectors)
@@ -99,44 +98,41 @@ static uint32_t config_size_for(uint64_t features)
 	return VUB_CFG_BASE;
 }
 
-static int read_config(struct vhost_user_blk *blk, struct virtio_blk_config *cfg,
-		       uint32_t *size)
+/* What one connection to the back-end found out; nothing of the device's. */
+struct backend {
+	struct vu_frontend fe;
+	struct virtio_blk_config cfg;
+	uint32_t config_size;
+	unsigned int nqueues;
+};
+
+static int read_config(const char *path, struct backend *b)
 {
 	int ret;
 
-	memset(cfg, 0, sizeof(*cfg));
-	*size = config_size_for(blk->fe.features);
-	ret = vu_fe_get_config(&blk->fe, 0, cfg, *size);
+	memset(&b->cfg, 0, sizeof(b->cfg));
+	b->config_size = config_size_for(b->fe.features);
+	ret = vu_fe_get_config(&b->fe, 0, &b->cfg, b->config_size);
 	if (ret)
 		return ret;
-	if (cfg->capacity > UINT64_MAX >> VIRTIO_BLK_SECTOR_SHIFT) {
-		pr_err("vhost-user-blk %s: capacity %llu sectors is absurd",
-		       blk->sock_path, (unsigned long long)cfg->capacity);
+	if (b->cfg.capacity > UINT64_MAX >> VIRTIO_BLK_SECTOR_SHIFT) {
+		pr_err("vhost-user-blk %s: capacity %llu sectors is absurd", path,
+		       (unsigned long long)b->cfg.capacity);
 		return -EPROTO;
 	}
 	return 0;
 }
 
-static void set_timeouts(int sock)
-{
-	struct timeval tv = { .tv_sec = VUB_SOCK_TIMEOUT_SEC };
-
-	/* A wedged back-end must not hold a vCPU forever. */
-	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 /* Queues the device can have with this back-end. */
-static unsigned int queues_for(const struct vhost_user_blk *blk,
-			       const struct virtio_blk_config *cfg)
+static unsigned int queues_for(const struct backend *b)
 {
 	unsigned int n = 1;
 
-	if ((blk->fe.features & VIRTIO_BIT(VIRTIO_BLK_F_MQ)) &&
-	    (blk->fe.protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ))) {
-		n = cfg->num_queues;
-		if (n > blk->fe.queue_num)
-			n = blk->fe.queue_num;
+	if ((b->fe.features & VIRTIO_BIT(VIRTIO_BLK_F_MQ)) &&
+	    (b->fe.protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ))) {
+		n = b->cfg.num_queues;
+		if (n > b->fe.queue_num)
+			n = b->fe.queue_num;
 		if (n > VUB_MAX_QUEUES)
 			n = VUB_MAX_QUEUES;
 		if (n == 0)
@@ -146,54 +142,67 @@ static unsigned int queues_for(const struct vhost_user_blk *blk,
 }
 
 /*
- * The connect sequence. On a reconnect the back-end must still fit the
- * device the guest already knows: same queue count and features.
+ * The connect sequence, on a connection of its own: it blocks for as long
+ * as the socket timeouts allow, so it runs without vp.lock.
  */
-static int backend_connect(struct vhost_user_blk *blk, bool first)
+static int backend_probe(const char *path, struct backend *b)
 {
-	struct virtio_blk_config cfg;
-	uint32_t size;
-	int ret;
+	int ret = vu_fe_connect(&b->fe, path);
 
-	ret = vu_fe_connect(&blk->fe, blk->sock_path);
 	if (ret)
 		return ret;
-	set_timeouts(blk->fe.sock);
-	ret = vu_fe_negotiate(&blk->fe, VUB_PROTOCOL_WANTED, VUB_PROTOCOL_REQUIRED);
-	if (!ret && !(blk->fe.features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
-		pr_err("vhost-user-blk %s: back-end lacks VERSION_1",
-		       blk->sock_path);
+	ret = vu_fe_negotiate(&b->fe, VUB_PROTOCOL_WANTED, VUB_PROTOCOL_REQUIRED);
+	if (!ret && !(b->fe.features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
+		pr_err("vhost-user-blk %s: back-end lacks VERSION_1", path);
 		ret = -ENOTSUP;
 	}
 	if (!ret)
-		ret = read_config(blk, &cfg, &size);
-	if (ret)
-		goto fail;
-	if (first) {
-		blk->nqueues = queues_for(blk, &cfg);
-		blk->guest_features = blk->fe.features & VUB_GUEST_FEATURES;
-		if (blk->nqueues == 1)
-			blk->guest_features &= ~VIRTIO_BIT(VIRTIO_BLK_F_MQ);
-	} else if (queues_for(blk, &cfg) < blk->nqueues ||
-		   (blk->guest_features & ~blk->fe.features)) {
-		pr_err("vhost-user-blk %s: back-end changed its queues or features",
-		       blk->sock_path);
-		ret = -ENOTSUP;
-		goto fail;
+		ret = read_config(path, b);
+	if (ret) {
+		vu_fe_close(&b->fe);
+		return ret;
 	}
-	cfg.num_queues = (uint16_t)blk->nqueues;
-	if (!first && (cfg.capacity != blk->config.capacity || size != blk->config_size)) {
-		blk->config = cfg;
-		blk->config_size = size;
-		virtio_pci_config_changed(&blk->vp);
-	}
-	blk->config = cfg;
-	blk->config_size = size;
-	blk->broken = false;
+	b->nqueues = queues_for(b);
 	return 0;
-fail:
-	vu_fe_close(&blk->fe);
-	return ret;
+}
+
+/*
+ * A back-end that comes back must serve the device the guest already
+ * knows: as many queues, every feature offered, the same read-only-ness
+ * and config layout. Capacity and limits may change (a config interrupt).
+ */
+static bool backend_fits(const struct vhost_user_blk *blk, const struct backend *b)
+{
+	uint64_t ro = VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	const char *why = NULL;
+
+	if (b->nqueues < blk->nqueues)
+		why = "has fewer queues";
+	else if (blk->guest_features & ~b->fe.features)
+		why = "dropped features the guest was offered";
+	else if ((b->fe.features ^ blk->guest_features) & ro)
+		why = "became read-only";
+	else if (b->config_size != blk->config_size)
+		why = "has another configuration layout";
+	if (why)
+		pr_err("vhost-user-blk %s: the new back-end %s; not using it",
+		       blk->sock_path, why);
+	return !why;
+}
+
+/* The device takes b's connection and configuration (vp.lock held, or before the device exists). */
+static void backend_adopt(struct vhost_user_blk *blk, struct backend *b, bool first)
+{
+	bool changed;
+
+	b->cfg.num_queues = (uint16_t)blk->nqueues;
+	changed = !first && memcmp(&b->cfg, &blk->config, sizeof(b->cfg));
+	blk->fe = b->fe;
+	blk->config = b->cfg;
+	blk->config_size = b->config_size;
+	blk->broken = false;
+	if (changed)
+		virtio_pci_config_changed(&blk->vp);
 }
 
 /* --- start / stop -------------------------------------------------------- */
@@ -257,13 +266,23 @@ static int start_queue(struct vhost_user_blk *blk, unsigned int i, bool resume)
 	if (!ret)
 		ret = vu_fe_set_vring_fd(&blk->fe, VHOST_USER_SET_VRING_KICK, i,
 					 q->kick_fd);
-	if (!ret)
-		ret = vu_fe_set_vring_fd(&blk->fe, VHOST_USER_SET_VRING_CALL, i,
-					 virtio_pci_queue_irqfd(&blk->vp, i));
 	return ret;
 }
 
-/* The start sequence QEMU 7.2 sends on DRIVER_OK (REFERENCE.md). */
+static void signal_eventfd(int fd, const char *what, struct vhost_user_blk *blk,
+			   unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) != sizeof(one))
+		pr_warn("vhost-user-blk %s: queue %u: %s failed: %m", blk->sock_path, q, what);
+}
+
+/*
+ * The start sequence QEMU 7.2 sends on DRIVER_OK (REFERENCE.md). The call
+ * fds go first: libvhost-user starts a ring on its kick fd and may complete
+ * a request at once, and a completion without a call fd is its panic.
+ */
 static int backend_start(struct vhost_user_blk *blk, bool resume)
 {
 	uint64_t features = blk->vp.driver_features |
@@ -271,12 +290,15 @@ static int backend_start(struct vhost_user_blk *blk, bool resume)
 	int ret;
 
 	ret = vu_fe_set_features(&blk->fe, features);
+	for (unsigned int i = 0; !ret && i < blk->nqueues; i++)
+		if (blk->vp.queues[i].enabled)
+			ret = vu_fe_set_vring_fd(&blk->fe, VHOST_USER_SET_VRING_CALL, i,
+						 virtio_pci_queue_irqfd(&blk->vp, i));
 	if (!ret)
 		ret = send_mem_table(blk);
-	for (unsigned int i = 0; !ret && i < blk->nqueues; i++) {
+	for (unsigned int i = 0; !ret && i < blk->nqueues; i++)
 		if (blk->vp.queues[i].enabled)
 			ret = start_queue(blk, i, resume);
-	}
 	for (unsigned int i = 0; !ret && i < blk->nqueues; i++)
 		ret = vu_fe_set_vring_enable(&blk->fe, i, true);
 	if (ret) {
@@ -285,17 +307,16 @@ static int backend_start(struct vhost_user_blk *blk, bool resume)
 	}
 	blk->running = true;
 	/*
-	 * Requests the guest queued while no back-end was there may have
-	 * had their kick consumed by the dead one: kick again (harmless if
-	 * there is nothing new).
+	 * After a lost back-end: kicks the guest made meanwhile may have gone
+	 * to the dead one, and so may the interrupt for completions it had
+	 * published. Kick and interrupt once more; both are harmless if
+	 * nothing is new.
 	 */
 	for (unsigned int i = 0; resume && i < blk->nqueues; i++) {
-		uint64_t one = 1;
-
-		if (blk->vp.queues[i].enabled &&
-		    write(blk->vp.queues[i].kick_fd, &one, sizeof(one)) != sizeof(one))
-			pr_warn("vhost-user-blk %s: queue %u: re-kick failed",
-				blk->sock_path, i);
+		if (!blk->vp.queues[i].enabled)
+			continue;
+		signal_eventfd(blk->vp.queues[i].kick_fd, "re-kick", blk, i);
+		signal_eventfd(virtio_pci_queue_irqfd(&blk->vp, i), "re-notify", blk, i);
 	}
 	pr_info("vhost-user-blk %s: %s %u queue(s)", blk->sock_path,
 		resume ? "resumed" : "started", blk->nqueues);
@@ -423,21 +444,28 @@ static void sock_cb(int fd, void *arg)
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct vhost_user_blk *blk = arg;
-	int ret;
+	struct backend b;
 
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&blk->vp.lock);
-	ret = backend_connect(blk, false);
-	if (!ret)
-		ret = watch_socket(blk);
-	if (!ret) {
-		pr_info("vhost-user-blk %s: back-end reconnected", blk->sock_path);
-		if (virtio_pci_driver_ok(&blk->vp))
-			backend_start(blk, true);
-	} else {
-		vu_fe_close(&blk->fe);
+	if (backend_probe(blk->sock_path, &b)) {
 		arm_retry(blk);
+		return;
+	}
+	pthread_mutex_lock(&blk->vp.lock);
+	if (!backend_fits(blk, &b)) {
+		vu_fe_close(&b.fe);
+		arm_retry(blk);
+	} else {
+		backend_adopt(blk, &b, false);
+		if (watch_socket(blk)) {
+			vu_fe_close(&blk->fe);
+			arm_retry(blk);
+		} else {
+			pr_info("vhost-user-blk %s: back-end reconnected", blk->sock_path);
+			if (virtio_pci_driver_ok(&blk->vp))
+				backend_start(blk, true);
+		}
 	}
 	pthread_mutex_unlock(&blk->vp.lock);
 }
@@ -484,6 +512,7 @@ struct vhost_user_blk *vhost_user_blk_create(struct vm *vm, const char *sock_pat
 					     int slot)
 {
 	struct vhost_user_blk *blk = calloc(1, sizeof(*blk));
+	struct backend b;
 	int ret;
 
 	if (!blk)
@@ -496,13 +525,18 @@ struct vhost_user_blk *vhost_user_blk_create(struct vm *vm, const char *sock_pat
 		blk_free(blk);
 		return NULL;
 	}
-	ret = backend_connect(blk, true);
+	ret = backend_probe(sock_path, &b);
 	if (ret) {
 		pr_err("vhost-user-blk %s: cannot set up the back-end: %s",
 		       sock_path, strerror(-ret));
 		blk_free(blk);
 		return NULL;
 	}
+	blk->nqueues = b.nqueues;
+	blk->guest_features = b.fe.features & VUB_GUEST_FEATURES;
+	if (blk->nqueues == 1)
+		blk->guest_features &= ~VIRTIO_BIT(VIRTIO_BLK_F_MQ);
+	backend_adopt(blk, &b, true);
 	ret = device_init(blk, slot);
 	if (!ret)
 		ret = watch_socket(blk);
