@@ -25,8 +25,8 @@ static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		return;
 	}
 	if (offset == I8042_CMD - I8042_DATA && data[0] == I8042_CMD_RESET) {
-		pr_info("guest reset through the i8042");
 		vm_request_exit(vm, 0);
+		pr_info("guest reset through the i8042");
 	}
 }
 

@@ -41,6 +41,8 @@ struct run_opts {
 /* What vmm_run builds and tears down, in reverse order. */
 struct vmm {
 	struct vm vm;
+	pthread_t signal_thread;
+	bool signal_thread_started;
 	struct serial *serial;
 	struct vhost_user_blk *blk[MAX_BLK_DEVS];
 	unsigned int nblk;
@@ -143,31 +145,38 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-/* SIGTERM and SIGINT end the VM cleanly, from a thread that only waits. */
+/* What the signal thread waits for; every other thread blocks them. */
+#define SIGNAL_THREAD_STOP	SIGUSR2
+
+static void signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGNAL_THREAD_STOP);
+}
+
+/*
+ * SIGTERM and SIGINT end the VM cleanly; a second one while it is ending
+ * ends the vmm at once. SIGNAL_THREAD_STOP, from main, ends the thread.
+ */
 static void *signal_thread(void *arg)
 {
+	unsigned int n = 0;
 	sigset_t set;
 	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (!sigwait(&set, &sig)) {
+	signal_set(&set);
+	while (!sigwait(&set, &sig) && sig != SIGNAL_THREAD_STOP) {
+		if (n++) {
+			pr_err("%s again: exiting now", strsignal(sig));
+			_exit(1);
+		}
 		/* First the exit: a log line may wait on a full stderr. */
 		vm_request_exit(arg, 0);
 		pr_info("%s: stopping the VM", strsignal(sig));
 	}
 	return NULL;
-}
-
-static int start_signal_thread(struct vm *vm)
-{
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, signal_thread, vm))
-		return -1;
-	pthread_detach(t);
-	return 0;
 }
 
 static int open_console(const struct run_opts *o)
@@ -237,20 +246,25 @@ static int vmm_run(const struct run_opts *o)
 	int out_fd, status = 1;
 
 	/* Only the signal thread takes SIGTERM/SIGINT; others inherit the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	out_fd = open_console(o);
 	if (out_fd < 0)
 		return 1;
-	if (!vm_setup_and_boot(&m, o, out_fd) && !start_signal_thread(&m.vm) &&
-	    !vm_start_device_thread(&m.vm) && !vcpus_start(&m.vm))
-		status = vm_wait_exit(&m.vm);
+	if (!vm_setup_and_boot(&m, o, out_fd) &&
+	    !pthread_create(&m.signal_thread, NULL, signal_thread, &m.vm)) {
+		m.signal_thread_started = true;
+		if (!vm_start_device_thread(&m.vm) && !vcpus_start(&m.vm))
+			status = vm_wait_exit(&m.vm);
+	}
 	vm_request_exit(&m.vm, status);
 	vcpus_join(&m.vm);
+	if (m.signal_thread_started) {
+		pthread_kill(m.signal_thread, SIGNAL_THREAD_STOP);
+		pthread_join(m.signal_thread, NULL);
+	}
 	/* No device callback may run while the devices go. */
 	vm_stop_device_thread(&m.vm);
 	devices_destroy(&m);

@@ -13,7 +13,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "common/fdpass.h"
 #include "common/log.h"
 #include "vmm/irq.h"
 #include "vmm/serial.h"
@@ -22,6 +21,7 @@
 #define COM1_PORT	0x3f8
 #define COM1_IRQ	4
 #define RX_BUF		256
+#define SERIAL_STALL_POLL_MS	100	/* how often a stalled console checks for exit */
 
 /* Registers (offsets from the base) and their bits. */
 #define UART_RX		0	/* read, DLAB 0 */
@@ -135,11 +135,35 @@ static uint8_t serial_read(struct serial *s, unsigned int reg)
 	}
 }
 
+/*
+ * A console that stops reading (a full pipe, a terminal on ^S) holds the
+ * guest's output, as a slow UART would, but never the VM's exit: the wait
+ * gives up once the VM is ending. A console that fails is dropped.
+ */
+static void serial_out(struct serial *s, uint8_t c)
+{
+	struct pollfd p = { .fd = s->out_fd, .events = POLLOUT };
+	ssize_t n;
+
+	while (s->out_fd >= 0) {
+		if (poll(&p, 1, SERIAL_STALL_POLL_MS) == 1) {
+			n = write(s->out_fd, &c, 1);
+			if (n == 1)
+				return;
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			s->out_fd = -1;
+		} else if (__atomic_load_n(&s->vm->exiting, __ATOMIC_ACQUIRE)) {
+			return;
+		}
+	}
+}
+
 static void serial_tx(struct serial *s, uint8_t c)
 {
-	/* Loopback output goes nowhere; a full console must not stop the guest. */
-	if (!(s->mcr & UART_MCR_LOOP) && s->out_fd >= 0 && write_full(s->out_fd, &c, 1))
-		s->out_fd = -1;
+	/* Loopback output goes nowhere. */
+	if (!(s->mcr & UART_MCR_LOOP))
+		serial_out(s, c);
 	s->thr_pending = true;
 	s->thr_event = true;
 }

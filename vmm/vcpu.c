@@ -24,20 +24,23 @@ static void vcpu_kick_handler(int sig)
 	(void)sig;	/* only to interrupt KVM_RUN with EINTR */
 }
 
+/* KVM's CPUID; the table grows until it holds every leaf (E2BIG). */
 static struct kvm_cpuid2 *vcpu_supported_cpuid(struct vm *vm)
 {
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
-				      CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
+	for (unsigned int n = CPUID_MAX_ENTRIES; n <= 16 * CPUID_MAX_ENTRIES; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 
-	if (!c)
-		return NULL;
-	c->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-		pr_err("KVM_GET_SUPPORTED_CPUID: %m");
+		if (!c)
+			return NULL;
+		c->nent = n;
+		if (!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c))
+			return c;
 		free(c);
-		return NULL;
+		if (errno != E2BIG)
+			break;
 	}
-	return c;
+	pr_err("KVM_GET_SUPPORTED_CPUID: %m");
+	return NULL;
 }
 
 /* KVM's CPUID with this vCPU's APIC id, and the hypervisor bit set. */
@@ -277,9 +280,13 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_SYSTEM_EVENT:
+		if (run->system_event.type == KVM_SYSTEM_EVENT_CRASH) {
+			pr_err("vCPU %u: the guest reported a crash", v->id);
+			break;
+		}
+		vm_request_exit(v->vm, 0);
 		pr_info("guest %s", run->system_event.type == KVM_SYSTEM_EVENT_RESET
 			? "reset" : "shutdown");
-		vm_request_exit(v->vm, 0);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
 		pr_err("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN)", v->id);

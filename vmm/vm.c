@@ -111,7 +111,6 @@ static int vm_create_ram(struct vm *vm, uint64_t size)
 		pr_err("mmap of guest RAM: %m");
 		return -errno;
 	}
-	madvise(vm->ram, size, MADV_MERGEABLE);
 	r = vm_add_region(vm, 0, low, 0);
 	if (!r && size > low)
 		r = vm_add_region(vm, VM_4G, size - low, low);
@@ -239,14 +238,19 @@ void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
 
 void vm_request_exit(struct vm *vm, int status)
 {
+	bool first;
+
 	pthread_mutex_lock(&vm->exit_lock);
-	if (!vm->exiting) {
-		vm->exiting = true;
+	first = !vm->exiting;
+	if (first) {
+		__atomic_store_n(&vm->exiting, true, __ATOMIC_RELEASE);
 		vm->exit_status = status;
 		pthread_cond_broadcast(&vm->exit_cond);
 	}
 	pthread_mutex_unlock(&vm->exit_lock);
-	vcpus_kick(vm);
+	/* One kick suffices: a vCPU checks exiting before every KVM_RUN. */
+	if (first)
+		vcpus_kick(vm);
 }
 
 int vm_wait_exit(struct vm *vm)
