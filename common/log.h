@@ -25,4 +25,19 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define pr_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define pr_debug(...)	log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
+/*
+ * For what a guest or a peer can trigger in a loop: each call site logs its
+ * first LOG_LIMITED_MAX lines, then says it goes quiet.
+ */
+#define LOG_LIMITED_MAX	10
+#define pr_warn_limited(...)							\
+	do {									\
+		static unsigned int log_n_;					\
+		unsigned int n_ = __atomic_fetch_add(&log_n_, 1, __ATOMIC_RELAXED); \
+		if (n_ < LOG_LIMITED_MAX)					\
+			log_msg(LOG_LVL_WARN, __VA_ARGS__);			\
+		if (n_ == LOG_LIMITED_MAX - 1)					\
+			log_msg(LOG_LVL_WARN, "(more like the last line are not logged)"); \
+	} while (0)
+
 #endif /* COMMON_LOG_H */

@@ -158,7 +158,9 @@ static void dsdt_com1(struct aml *sb)
 
 /*
  * The PCI host bridge, so Linux scans bus 0 through ACPI: its windows are
- * where the vmm put the BARs. A conventional PCI root needs no _OSC.
+ * where the vmm put the BARs. A conventional PCI root needs no _OSC. The
+ * 64-bit window is not called prefetchable (as QEMU's is not): it holds
+ * non-prefetchable 64-bit BARs too, which Linux keeps out of such windows.
  */
 static void dsdt_pci0(struct aml *sb, const struct pci_bus *bus)
 {
@@ -180,7 +182,7 @@ static void dsdt_pci0(struct aml *sb, const struct pci_bus *bus)
 		      (uint32_t)(bus->mmio32.base + bus->mmio32.size - 1));
 	if (bus->mmio64.size)
 		aml_res_mem64(&res, bus->mmio64.base,
-			      bus->mmio64.base + bus->mmio64.size - 1, true);
+			      bus->mmio64.base + bus->mmio64.size - 1);
 	aml_name(&dev, "_CRS");
 	aml_resource_template(&dev, &res);
 	aml_device(sb, "PCI0", &dev);
@@ -298,8 +300,8 @@ static void acpi_sleep_io(void *opaque, uint64_t offset, uint8_t *data,
 	}
 	if ((data[0] & ACPI_SLP_EN) &&
 	    ((data[0] >> ACPI_SLP_TYP_SHIFT) & ACPI_SLP_TYP_MASK) == ACPI_S5_SLP_TYP) {
-		pr_info("guest powered off");
 		vm_request_exit(vm, 0);
+		pr_info("guest powered off");
 	}
 }
 

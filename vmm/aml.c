@@ -35,7 +35,7 @@
 /* General flags: min and max fixed, positive decode, producer (a window). */
 #define RES_WINDOW_FLAGS	0x0c
 #define RES_MEM_RW		0x01
-#define RES_MEM_PREFETCH	0x06
+#define RES_MEM_CACHEABLE	0x02
 
 void aml_init(struct aml *a)
 {
@@ -259,6 +259,10 @@ void aml_res_io(struct aml *a, uint16_t base, uint8_t len)
 
 void aml_res_irq(struct aml *a, unsigned int irq)
 {
+	if (irq > 15) {
+		a->failed = true;	/* IRQNoFlags covers the ISA IRQs only */
+		return;
+	}
 	aml_byte(a, RES_IRQ_NO_FLAGS);
 	aml_le(a, 1u << irq, 2);
 }
@@ -290,8 +294,8 @@ void aml_res_mem32(struct aml *a, uint32_t min, uint32_t max)
 	aml_res_addr(a, RES_DWORD_ADDR, 4, RES_TYPE_MEM, RES_MEM_RW, min, max);
 }
 
-void aml_res_mem64(struct aml *a, uint64_t min, uint64_t max, bool prefetch)
+void aml_res_mem64(struct aml *a, uint64_t min, uint64_t max)
 {
-	aml_res_addr(a, RES_QWORD_ADDR, 8, RES_TYPE_MEM,
-		     RES_MEM_RW | (prefetch ? RES_MEM_PREFETCH : 0), min, max);
+	aml_res_addr(a, RES_QWORD_ADDR, 8, RES_TYPE_MEM, RES_MEM_RW | RES_MEM_CACHEABLE,
+		     min, max);
 }

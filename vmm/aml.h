@@ -48,6 +48,7 @@ void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
 void aml_res_irq(struct aml *a, unsigned int irq);
 void aml_res_bus_numbers(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_mem32(struct aml *a, uint32_t min, uint32_t max);
-void aml_res_mem64(struct aml *a, uint64_t min, uint64_t max, bool prefetch);
+/* A cacheable (not prefetchable) read-write memory window. */
+void aml_res_mem64(struct aml *a, uint64_t min, uint64_t max);
 
 #endif /* VMM_AML_H */

@@ -2,6 +2,7 @@
 /* The GSI routing table and legacy interrupt lines; see irq.h. */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -10,10 +11,9 @@
 #include "vmm/irq.h"
 #include "vmm/vm.h"
 
-/* KVM_MAX_IRQ_ROUTES is 4096; the vmm needs far fewer. */
-#define IRQ_MAX_ROUTES		1024
 #define IRQ_PIC_PINS		16
 #define IRQ_IOAPIC_PINS		24
+_Static_assert(IRQ_PIC_PINS + IRQ_IOAPIC_PINS == IRQ_DEFAULT_ROUTES, "irq.h");
 
 static struct kvm_irq_routing_entry *irq_entry_add(struct irq_routing *r)
 {
@@ -69,7 +69,6 @@ int irq_routing_init(struct vm *vm)
 			irq_add_irqchip(r, pin, pin < 8 ? KVM_IRQCHIP_PIC_MASTER
 						     : KVM_IRQCHIP_PIC_SLAVE, pin % 8);
 	}
-	r->next_gsi = IRQ_FIRST_MSI_GSI;
 	return irq_push(vm);
 }
 
@@ -84,34 +83,67 @@ void irq_routing_destroy(struct vm *vm)
 
 int irq_alloc_gsi(struct vm *vm)
 {
+	struct irq_routing *r = &vm->irq;
 	int gsi = -ENOSPC;
 
-	pthread_mutex_lock(&vm->irq.lock);
-	if (vm->irq.next_gsi < IRQ_MAX_ROUTES)
-		gsi = (int)vm->irq.next_gsi++;
-	pthread_mutex_unlock(&vm->irq.lock);
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < IRQ_MSI_GSIS; i++) {
+		if (!(r->msi_used[i / 64] & (1ull << (i % 64)))) {
+			r->msi_used[i / 64] |= 1ull << (i % 64);
+			gsi = (int)(IRQ_FIRST_MSI_GSI + i);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
 	return gsi;
+}
+
+static struct kvm_irq_routing_entry *irq_find(struct irq_routing *r, uint32_t gsi)
+{
+	for (unsigned int i = 0; i < r->table->nr; i++)
+		if (r->table->entries[i].gsi == gsi)
+			return &r->table->entries[i];
+	return NULL;
+}
+
+void irq_free_gsi(struct vm *vm, uint32_t gsi)
+{
+	struct irq_routing *r = &vm->irq;
+	struct kvm_irq_routing_entry *e;
+	unsigned int i = gsi - IRQ_FIRST_MSI_GSI;
+
+	if (gsi < IRQ_FIRST_MSI_GSI || i >= IRQ_MSI_GSIS)
+		return;
+	pthread_mutex_lock(&r->lock);
+	e = irq_find(r, gsi);
+	if (e) {
+		*e = r->table->entries[--r->table->nr];
+		irq_push(vm);
+	}
+	r->msi_used[i / 64] &= ~(1ull << (i % 64));
+	pthread_mutex_unlock(&r->lock);
 }
 
 int irq_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
 {
 	struct irq_routing *r = &vm->irq;
-	struct kvm_irq_routing_entry *e = NULL;
+	struct kvm_irq_routing_entry *e, old;
+	bool added = false;
 	int ret;
 
 	if (gsi < IRQ_FIRST_MSI_GSI)
 		return -EINVAL;
 	pthread_mutex_lock(&r->lock);
-	for (unsigned int i = 0; i < r->table->nr && !e; i++)
-		if (r->table->entries[i].gsi == gsi)
-			e = &r->table->entries[i];
+	e = irq_find(r, gsi);
 	if (!e) {
 		e = irq_entry_add(r);
+		added = true;
 		if (!e) {
 			pthread_mutex_unlock(&r->lock);
 			return -ENOSPC;
 		}
 	}
+	old = *e;
 	*e = (struct kvm_irq_routing_entry){
 		.gsi = gsi,
 		.type = KVM_IRQ_ROUTING_MSI,
@@ -122,6 +154,10 @@ int irq_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
 		},
 	};
 	ret = irq_push(vm);
+	if (ret && added)
+		r->table->nr--;
+	else if (ret)
+		*e = old;
 	pthread_mutex_unlock(&r->lock);
 	return ret;
 }

@@ -20,21 +20,31 @@ struct kvm_irq_routing;
 /* The first GSI past the IOAPIC's pins. */
 #define IRQ_FIRST_MSI_GSI	24
 
+/* MSI GSIs: as many as KVM's table has room for beside the default routes. */
+#define IRQ_MAX_ROUTES		1024
+#define IRQ_DEFAULT_ROUTES	40	/* 24 IOAPIC pins, 16 PIC pins */
+#define IRQ_MSI_GSIS		(IRQ_MAX_ROUTES - IRQ_DEFAULT_ROUTES)
+
 struct irq_routing {
 	pthread_mutex_t lock;
 	struct kvm_irq_routing *table;
 	unsigned int cap;		/* entries table has room for */
-	uint32_t next_gsi;
+	uint64_t msi_used[(IRQ_MSI_GSIS + 63) / 64];	/* GSI 24 + bit */
 };
 
 /* Pushes the default routes. 0 or -errno (logged). */
 int irq_routing_init(struct vm *vm);
 void irq_routing_destroy(struct vm *vm);
 
-/* A GSI for one MSI vector, or -ENOSPC. GSIs are never given back. */
+/* A GSI for one MSI vector, or -ENOSPC. */
 int irq_alloc_gsi(struct vm *vm);
+/* Gives gsi back and removes its route. */
+void irq_free_gsi(struct vm *vm, uint32_t gsi);
 
-/* Routes gsi (from irq_alloc_gsi) to the MSI (addr, data). 0 or -errno. */
+/*
+ * Routes gsi (from irq_alloc_gsi) to the MSI (addr, data). 0 or -errno; on
+ * error the table is as it was.
+ */
 int irq_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
 
 /* Raises or lowers a line of the in-kernel PIC/IOAPIC. */

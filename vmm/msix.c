@@ -65,7 +65,7 @@ static void vector_sync(struct msix *m, struct msix_vector *v)
 		if (v->irqfd) {
 			ret = irqfd_set(m, v, false);
 			if (ret)
-				pr_warn("%s: MSI-X irqfd deassign gsi %d: %s",
+				pr_warn_limited("%s: MSI-X irqfd deassign gsi %d: %s",
 					m->pdev->name, v->gsi, strerror(-ret));
 		}
 		return;
@@ -73,7 +73,7 @@ static void vector_sync(struct msix *m, struct msix_vector *v)
 	if (!v->routed) {
 		ret = irq_set_msi_route(m->vm, (uint32_t)v->gsi, addr, v->data);
 		if (ret) {
-			pr_warn("%s: MSI route gsi %d: %s", m->pdev->name,
+			pr_warn_limited("%s: MSI route gsi %d: %s", m->pdev->name,
 				v->gsi, strerror(-ret));
 			return;
 		}
@@ -82,7 +82,7 @@ static void vector_sync(struct msix *m, struct msix_vector *v)
 	if (!v->irqfd) {
 		ret = irqfd_set(m, v, true);
 		if (ret)
-			pr_warn("%s: MSI-X irqfd assign gsi %d: %s",
+			pr_warn_limited("%s: MSI-X irqfd assign gsi %d: %s",
 				m->pdev->name, v->gsi, strerror(-ret));
 	}
 }
@@ -157,6 +157,8 @@ void msix_destroy(struct msix *m)
 			irqfd_set(m, v, false);
 		if (v->efd >= 0)
 			close(v->efd);
+		if (v->gsi >= 0)
+			irq_free_gsi(m->vm, (uint32_t)v->gsi);
 	}
 	free(m->vec);
 	m->vec = NULL;
@@ -180,20 +182,22 @@ static void entry_write(struct msix *m, struct msix_vector *v,
 
 	if (word == 3)
 		val &= MSIX_ENTRY_CTRL_MASKED;	/* other bits are reserved */
-	if (*f == val)
-		return;
-	*f = val;
-	if (word != 3)
+	if (*f != val && word != 3)
 		v->routed = false;
+	*f = val;
 	/*
 	 * The spec leaves an address/data change of an unmasked vector
-	 * undefined; updating the route at once is what the guest means.
+	 * undefined; updating the route at once is what the guest means. If
+	 * the route cannot follow, the vector stops firing at the old one:
+	 * it waits, pending, for a write that succeeds.
 	 */
-	if (word != 3 && v->irqfd) {
+	if (!v->routed && v->irqfd) {
 		uint64_t addr = ((uint64_t)v->addr_hi << 32) | v->addr_lo;
 
 		if (!irq_set_msi_route(m->vm, (uint32_t)v->gsi, addr, v->data))
 			v->routed = true;
+		else if (irqfd_set(m, v, false))
+			pr_warn_limited("%s: MSI-X vector on a stale route", m->pdev->name);
 	}
 	vector_sync(m, v);
 }
@@ -294,8 +298,16 @@ int msix_set_vector_fd(struct msix *m, unsigned int v, int fd)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	vec = &m->vec[v];
-	if (vec->irqfd)
-		irqfd_set(m, vec, false);
+	if (fd == vec->efd) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	/* KVM must let go of the old eventfd before it is closed. */
+	if (vec->irqfd && irqfd_set(m, vec, false)) {
+		pthread_mutex_unlock(&m->lock);
+		close(fd);
+		return -EBUSY;
+	}
 	if (vec->efd >= 0)
 		close(vec->efd);
 	vec->efd = fd;
@@ -317,7 +329,7 @@ void msix_notify(struct msix *m, unsigned int v)
 		n = write(m->vec[v].efd, &one, sizeof(one));
 	pthread_mutex_unlock(&m->lock);
 	if (n != sizeof(one))
-		pr_warn("%s: MSI-X vector %u: eventfd write failed",
+		pr_warn_limited("%s: MSI-X vector %u: eventfd write failed",
 			m->pdev->name, v);
 }
 

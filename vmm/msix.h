@@ -96,7 +96,7 @@ int msix_vector_fd(struct msix *m, unsigned int v);
 /*
  * Replaces the eventfd of vector v with fd (taken: closed on destroy or the
  * next replacement). For devices whose interrupts come from another
- * process's eventfds. 0 or -errno.
+ * process's eventfds. 0 or -errno (fd is then closed too).
  */
 int msix_set_vector_fd(struct msix *m, unsigned int v, int fd);
 

@@ -107,7 +107,8 @@ int pci_dev_add_cap(struct pci_dev *dev, const void *cap, size_t len)
 {
 	unsigned int off = dev->next_cap;
 
-	if (len < 2 || off + len > PCI_CFG_SPACE_SIZE)
+	/* next_cap is a byte: a capability ending in the last dword is the last. */
+	if (len < 2 || !off || off + len > PCI_CFG_SPACE_SIZE - 4)
 		return -ENOSPC;
 	memcpy(&dev->cfg[off], cap, len);
 	dev->cfg[off + 1] = 0;
@@ -171,7 +172,7 @@ static void bar_map(struct pci_bus *bus, struct pci_dev *dev, int n)
 	if (bar->fn)
 		r = io_bus_register(&bus->vm->mmio, addr, bar->size, bar->fn, bar->opaque);
 	if (r) {
-		pr_warn("%s: BAR%d at %#llx (+%#llx) overlaps another range; not decoding",
+		pr_warn_limited("%s: BAR%d at %#llx (+%#llx) overlaps another range; not decoding",
 			dev->name, n, (unsigned long long)addr,
 			(unsigned long long)bar->size);
 		return;
@@ -211,8 +212,8 @@ static void dev_update_bars(struct pci_bus *bus, struct pci_dev *dev,
 
 static struct pci_dev *bus_dev(struct pci_bus *bus, unsigned int devfn)
 {
-	if (devfn & 7)
-		return NULL;	/* single-function devices */
+	if ((devfn & 7) || devfn >= PCI_MAX_SLOTS << 3)
+		return NULL;	/* single-function devices, bus 0 only */
 	return bus->devs[devfn >> 3];
 }
 
@@ -304,9 +305,9 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 
 static int window_alloc(struct pci_window *w, uint64_t size, uint64_t *addr)
 {
-	uint64_t at = align_up(w->next, size);
+	uint64_t at = align_up(w->next, size), end = w->base + w->size;
 
-	if (at < w->next || size > w->base + w->size - at)
+	if (at < w->next || at > end || size > end - at)
 		return -ENOSPC;
 	*addr = at;
 	w->next = at + size;

@@ -55,7 +55,7 @@ static void doorbells_move(struct virtio_pci *vp, uint64_t bar_addr)
 		if (q->ioeventfd_addr) {
 			ret = ioeventfd_set(vp, q, q->ioeventfd_addr, false);
 			if (ret)
-				pr_warn("%s: queue %u: ioeventfd deassign: %s",
+				pr_warn_limited("%s: queue %u: ioeventfd deassign: %s",
 					vp->pdev.name, i, strerror(-ret));
 			q->ioeventfd_addr = 0;
 		}
@@ -64,7 +64,7 @@ static void doorbells_move(struct virtio_pci *vp, uint64_t bar_addr)
 		ret = ioeventfd_set(vp, q, addr, true);
 		if (ret) {
 			/* The notify handler still relays kicks, just slower. */
-			pr_warn("%s: queue %u: ioeventfd at 0x%llx: %s",
+			pr_warn_limited("%s: queue %u: ioeventfd at 0x%llx: %s",
 				vp->pdev.name, i, (unsigned long long)addr,
 				strerror(-ret));
 			continue;
@@ -78,7 +78,7 @@ static void kick(struct virtio_pci_queue *q)
 	uint64_t one = 1;
 
 	if (write(q->kick_fd, &one, sizeof(one)) != sizeof(one))
-		pr_warn("virtio-pci: kick eventfd write failed");
+		pr_warn_limited("virtio-pci: kick eventfd write failed");
 }
 
 /* Only reached when no ioeventfd caught the write (e.g. an odd width). */
@@ -214,7 +214,7 @@ static bool queue_valid(struct virtio_pci *vp, struct virtio_pci_queue *q,
 	else if (!ring_ok(vp, q->used, VRING_USED_SIZE(q->size), VRING_USED_ALIGN))
 		why = "used ring misaligned or outside RAM";
 	if (why)
-		pr_warn("%s: queue %u not enabled: %s", vp->pdev.name, idx, why);
+		pr_warn_limited("%s: queue %u not enabled: %s", vp->pdev.name, idx, why);
 	return !why;
 }
 
@@ -234,8 +234,15 @@ static void queue_write(struct virtio_pci *vp, uint64_t off, uint32_t val)
 	switch (off) {
 	case CFG_FIELD(queue_size):	q->size = (uint16_t)val; break;
 	case CFG_FIELD(queue_enable):
-		if (val == 1)
+		/*
+		 * Drivers do not read queue_enable back (Linux does not): a
+		 * ring the device cannot use also says DEVICE_NEEDS_RESET.
+		 */
+		if (val == 1) {
 			q->enabled = queue_valid(vp, q, vp->queue_select);
+			if (!q->enabled)
+				virtio_pci_needs_reset(vp);
+		}
 		break;
 	case CFG_FIELD(queue_desc_lo):	set_lo(&q->desc, val); break;
 	case CFG_FIELD(queue_desc_hi):	set_hi(&q->desc, val); break;
@@ -275,13 +282,13 @@ static void device_reset(struct virtio_pci *vp)
 static bool features_ok(struct virtio_pci *vp)
 {
 	if (vp->driver_features & ~vp->device_features) {
-		pr_warn("%s: driver accepted unoffered features 0x%llx",
+		pr_warn_limited("%s: driver accepted unoffered features 0x%llx",
 			vp->pdev.name, (unsigned long long)(vp->driver_features &
 							    ~vp->device_features));
 		return false;
 	}
 	if (!(vp->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
-		pr_warn("%s: driver did not accept VERSION_1", vp->pdev.name);
+		pr_warn_limited("%s: driver did not accept VERSION_1", vp->pdev.name);
 		return false;
 	}
 	return true;
@@ -301,7 +308,7 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 		val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		pr_warn("%s: DRIVER_OK without FEATURES_OK", vp->pdev.name);
+		pr_warn_limited("%s: DRIVER_OK without FEATURES_OK", vp->pdev.name);
 		val &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
 		added &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
 	}

@@ -237,6 +237,8 @@ START_TEST(tables_as_the_guest_sees_them)
 	snprintf(want, sizeof(want), "0x%016llX, // Range Minimum",
 		 (unsigned long long)vm->pci->mmio64.base);
 	ck_assert_msg(strstr(asl, want), "no 64-bit window at %s in:\n%s", want, asl);
+	/* Not prefetchable: it holds non-prefetchable 64-bit BARs too. */
+	ck_assert_ptr_nonnull(strstr(asl, "QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,"));
 	free(asl);
 	fixture_vm_destroy(vm);
 }
