@@ -47,10 +47,16 @@ static uint32_t elf_pvh_entry(const struct boot_file *f, const Elf64_Ehdr *eh)
 	return 0;
 }
 
+/*
+ * Loads the PT_LOAD segments. They must lie in RAM above 1 MiB: below it
+ * are the vmm's boot structures and the ACPI tables, which a segment would
+ * overwrite (or be overwritten by). The entry must be in a loaded segment.
+ */
 static int elf_load_segments(struct vm *vm, const struct boot_file *f,
-			     const Elf64_Ehdr *eh, uint64_t *end)
+			     const Elf64_Ehdr *eh, uint32_t entry, uint64_t *end)
 {
 	const Elf64_Phdr *ph = (const void *)(f->data + eh->e_phoff);
+	bool entry_loaded = false;
 
 	*end = 0;
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
@@ -64,10 +70,12 @@ static int elf_load_segments(struct vm *vm, const struct boot_file *f,
 			return -EINVAL;
 		}
 		dst = vm_gpa_to_host(vm, ph[i].p_paddr, ph[i].p_memsz);
-		if (!dst) {
-			pr_err("%s: segment %u at %#llx (+%#llx) is outside guest RAM",
-			       f->path, i, (unsigned long long)ph[i].p_paddr,
-			       (unsigned long long)ph[i].p_memsz);
+		if (!dst || ph[i].p_paddr < BOOT_BIOS_END) {
+			pr_err("%s: segment %u at %#llx (+%#llx) is %s", f->path, i,
+			       (unsigned long long)ph[i].p_paddr,
+			       (unsigned long long)ph[i].p_memsz,
+			       dst ? "below 1 MiB, where the vmm's boot data is"
+				   : "outside guest RAM");
 			return -EINVAL;
 		}
 		if (boot_file_copy(f, ph[i].p_offset, ph[i].p_filesz, dst))
@@ -75,6 +83,12 @@ static int elf_load_segments(struct vm *vm, const struct boot_file *f,
 		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 		if (ph[i].p_paddr + ph[i].p_memsz > *end)
 			*end = ph[i].p_paddr + ph[i].p_memsz;
+		if (entry >= ph[i].p_paddr && entry - ph[i].p_paddr < ph[i].p_filesz)
+			entry_loaded = true;
+	}
+	if (!entry_loaded) {
+		pr_err("%s: the PVH entry %#x is in no loaded segment", f->path, entry);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -153,7 +167,7 @@ int boot_pvh(struct vm *vm, const struct boot_params_in *in, const struct boot_f
 
 	if (!entry)
 		return -EINVAL;
-	r = elf_load_segments(vm, f, (const void *)f->data, &kernel_end);
+	r = elf_load_segments(vm, f, (const void *)f->data, entry, &kernel_end);
 	if (!r)
 		r = boot_start_info(vm, in, kernel_end);
 	if (!r)

@@ -13,6 +13,7 @@
 #   --reconnect   when the guest prints "tiny: phase1", kill the back-end,
 #                 tell the guest ('k' on its console), wait, start it again
 #   --params STR  vmm run -p STR
+#   --refused TEXT the vmm must refuse GUEST: exit 1, TEXT in its message
 #   --expect TEXT a line the console must contain
 # Exit status: 0 pass, 1 fail, 77 skipped (no /dev/kvm), with the reason.
 set -euo pipefail
@@ -21,13 +22,14 @@ set -euo pipefail
 
 VMM=${VMM:-$VVU_BUILD/vmm/vmm}
 GUEST=$1; shift
-DISK='' WRITTEN=0 RECONNECT=0 PARAMS='' EXPECT=()
+DISK='' WRITTEN=0 RECONNECT=0 PARAMS='' REFUSED='' EXPECT=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--disk) DISK=$2; shift 2 ;;
 	--written) WRITTEN=1; shift ;;
 	--reconnect) RECONNECT=1; shift ;;
 	--params) PARAMS=$2; shift 2 ;;
+	--refused) REFUSED=$2; shift 2 ;;
 	--expect) EXPECT+=("$2"); shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
@@ -92,6 +94,13 @@ rc=0
 wait "$VMM_PID" || rc=$?
 VMM_PID=
 [ $rc -ne 124 ] || fail "the guest did not power off within 60 s"
+if [ -n "$REFUSED" ]; then
+	cat "$DIR/vmm.log"
+	[ $rc -eq 1 ] || fail "vmm exited with status $rc, not 1, for a guest it must refuse"
+	grep -qF -- "$REFUSED" "$DIR/vmm.log" || fail "the vmm's message lacks '$REFUSED'"
+	echo "PASS"
+	exit 0
+fi
 cat "$DIR/console"
 [ $rc -eq 0 ] || fail "vmm exited with status $rc"
 grep -q "^tiny: PASS" "$DIR/console" || fail "the guest did not pass"
