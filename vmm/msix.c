@@ -318,17 +318,16 @@ int msix_set_vector_fd(struct msix *m, unsigned int v, int fd)
 
 void msix_notify(struct msix *m, unsigned int v)
 {
-	uint64_t one = 1;
-	ssize_t n = -1;
+	int r = -1;
 
 	if (v >= m->nvec)
 		return;
 	/* Under the lock: msix_set_vector_fd may be closing the old fd. */
 	pthread_mutex_lock(&m->lock);
 	if (m->vec[v].efd >= 0)
-		n = write(m->vec[v].efd, &one, sizeof(one));
+		r = eventfd_write(m->vec[v].efd, 1);
 	pthread_mutex_unlock(&m->lock);
-	if (n != sizeof(one))
+	if (r)
 		pr_warn_limited("%s: MSI-X vector %u: eventfd write failed",
 			m->pdev->name, v);
 }

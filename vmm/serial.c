@@ -286,12 +286,10 @@ struct serial *serial_create(struct vm *vm, int out_fd, int in_fd)
 /* After the vCPUs stopped: no port access can reach s any more. */
 void serial_free(struct serial *s)
 {
-	uint64_t one = 1;
-
 	if (!s)
 		return;
 	if (s->input_started) {
-		if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one))
+		if (eventfd_write(s->stop_fd, 1))
 			pr_warn("serial: cannot stop the input thread: %m");
 		else
 			pthread_join(s->input, NULL);

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -272,9 +273,7 @@ static int start_queue(struct vhost_user_blk *blk, unsigned int i, bool resume)
 static void signal_eventfd(int fd, const char *what, struct vhost_user_blk *blk,
 			   unsigned int q)
 {
-	uint64_t one = 1;
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) != sizeof(one))
+	if (fd >= 0 && eventfd_write(fd, 1))
 		pr_warn("vhost-user-blk %s: queue %u: %s failed: %m", blk->sock_path, q, what);
 }
 

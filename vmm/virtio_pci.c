@@ -75,9 +75,7 @@ static void doorbells_move(struct virtio_pci *vp, uint64_t bar_addr)
 
 static void kick(struct virtio_pci_queue *q)
 {
-	uint64_t one = 1;
-
-	if (write(q->kick_fd, &one, sizeof(one)) != sizeof(one))
+	if (eventfd_write(q->kick_fd, 1))
 		pr_warn_limited("virtio-pci: kick eventfd write failed");
 }
 

@@ -33,11 +33,8 @@ VMM=${VMM:-$VVU_BUILD/vmm/vmm}
 # Debian 6.1's modules for virtio-pci and virtio-blk, dependencies first.
 QEMU_GUEST_MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
 	virtio_pci virtio_blk)
-GUEST_PACKAGES=(qemu-system-x86 qemu-system-common busybox-static cpio kmod
-	xz-utils zstd iproute2 coreutils)
-
 guest_setup() {
-	ensure_packages "${GUEST_PACKAGES[@]}"
+	ensure_packages "${VVU_TEST_PACKAGES[@]}"
 	case $GUEST_FRONTEND in
 	qemu)
 		. "$VVU_ROOT/scripts/lib/debian-kernel.sh"
