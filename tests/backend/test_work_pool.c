@@ -2,7 +2,6 @@
 /* The fork-join pool: every item runs exactly once per round, rounds repeat. */
 #include <check.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include "vblk-backend/work_pool.h"
@@ -19,26 +18,56 @@ static void count(void *arg, unsigned int i)
 	struct tally *t = arg;
 
 	t->hits[i]++;
-	t->who[i] = pthread_self();
 }
 
 START_TEST(test_each_item_once)
 {
 	struct work_pool *p = work_pool_new(3);
 	static struct tally t;
-	bool helped = false;
 
 	ck_assert_ptr_nonnull(p);
 	for (unsigned int round = 1; round <= 50; round++) {
 		work_pool_run(p, count, &t, ITEMS);
-		for (unsigned int i = 0; i < ITEMS; i++) {
+		for (unsigned int i = 0; i < ITEMS; i++)
 			ck_assert_uint_eq(t.hits[i], round);
-			helped |= !pthread_equal(t.who[i], pthread_self());
-		}
 	}
-	/* Over 50 rounds of 1000 items the helpers must have taken some. */
-	ck_assert(helped);
 	work_pool_run(p, count, &t, 0);
+	work_pool_free(p);
+}
+END_TEST
+
+#define HELPERS	3
+
+static pthread_barrier_t all_in;
+
+static void meet(void *arg, unsigned int i)
+{
+	struct tally *t = arg;
+
+	t->who[i] = pthread_self();
+	pthread_barrier_wait(&all_in);
+}
+
+/*
+ * HELPERS + 1 items that each wait until all of them have started can only
+ * finish if the caller and every helper hold one at the same time: a pool
+ * that ran them on fewer threads hangs and the Check timeout fails the test.
+ * (Counting which thread happened to take items would depend on scheduling.)
+ */
+START_TEST(test_runs_in_parallel)
+{
+	struct work_pool *p = work_pool_new(HELPERS);
+	static struct tally t;
+
+	ck_assert_ptr_nonnull(p);
+	pthread_barrier_init(&all_in, NULL, HELPERS + 1);
+	for (unsigned int round = 0; round < 20; round++) {
+		work_pool_run(p, meet, &t, HELPERS + 1);
+		for (unsigned int i = 0; i < HELPERS + 1; i++)
+			for (unsigned int j = 0; j < i; j++)
+				ck_assert(!pthread_equal(t.who[i], t.who[j]));
+	}
+	pthread_barrier_destroy(&all_in);
 	work_pool_free(p);
 }
 END_TEST
@@ -59,6 +88,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_each_item_once);
+	tcase_add_test(tc, test_runs_in_parallel);
 	tcase_add_test(tc, test_bad_sizes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
