@@ -29,7 +29,8 @@
 
 #define VUB_MAX_QUEUES		8
 #define VUB_QUEUE_SIZE		256
-#define VUB_RETRY_SEC		1
+#define VUB_RETRY_MIN_SEC	1
+#define VUB_RETRY_MAX_SEC	16
 
 /* Config bytes the back-end serves, by feature (as QEMU 7.2 sizes it). */
 #define VUB_CFG_BASE		offsetof(struct virtio_blk_config, max_discard_sectors)
@@ -60,6 +61,8 @@ struct vhost_user_blk {
 	struct vu_frontend fe;
 	bool broken;			/* fe.sock is dead; device thread cleans up */
 	bool running;			/* the back-end has our queues */
+	int fail_err;			/* why the connection was dropped (0: EOF) */
+	unsigned int retry_sec;		/* until the next reconnect attempt */
 	unsigned int nqueues;
 	uint64_t guest_features;	/* offered to the guest */
 	struct virtio_blk_config config;
@@ -84,6 +87,7 @@ static void mark_broken(struct vhost_user_blk *blk, const char *what, int err)
 	pr_err("vhost-user-blk %s: %s: %s; dropping the connection",
 	       blk->sock_path, what, strerror(-err));
 	blk->broken = true;
+	blk->fail_err = err;
 	blk->running = false;
 	shutdown(blk->fe.sock, SHUT_RDWR);
 }
@@ -202,6 +206,7 @@ static void backend_adopt(struct vhost_user_blk *blk, struct backend *b, bool fi
 	blk->config = b->cfg;
 	blk->config_size = b->config_size;
 	blk->broken = false;
+	blk->fail_err = 0;
 	if (changed)
 		virtio_pci_config_changed(&blk->vp);
 }
@@ -305,6 +310,7 @@ static int backend_start(struct vhost_user_blk *blk, bool resume)
 		return ret;
 	}
 	blk->running = true;
+	blk->retry_sec = VUB_RETRY_MIN_SEC;
 	/*
 	 * After a lost back-end: kicks the guest made meanwhile may have gone
 	 * to the dead one, and so may the interrupt for completions it had
@@ -383,10 +389,28 @@ static const struct virtio_dev_ops vub_ops = {
 
 /* --- device thread: disconnect and reconnect ------------------------------ */
 
-static void arm_retry(struct vhost_user_blk *blk)
+/* The errors of a back-end that is not there (yet), rather than failing. */
+static bool backend_absent(int err)
 {
-	struct timeval tv = { .tv_sec = VUB_RETRY_SEC };
+	return !err || err == -ENOENT || err == -ECONNREFUSED ||
+	       err == -ECONNRESET || err == -EPIPE;
+}
 
+/*
+ * An absent back-end is looked for every second, so a restarted one is
+ * found at once. One that answers but fails (a NACK, a bad reply, a device
+ * that no longer fits) would fail the same way again: its retries back off,
+ * doubling up to VUB_RETRY_MAX_SEC, so it neither spins nor floods the log.
+ */
+static void arm_retry(struct vhost_user_blk *blk, int err)
+{
+	struct timeval tv;
+
+	if (backend_absent(err))
+		blk->retry_sec = VUB_RETRY_MIN_SEC;
+	else if (blk->retry_sec < VUB_RETRY_MAX_SEC)
+		blk->retry_sec *= 2;
+	tv = (struct timeval){ .tv_sec = blk->retry_sec };
 	event_add(blk->retry_ev, &tv);
 }
 
@@ -406,9 +430,9 @@ static void disconnect(struct vhost_user_blk *blk)
 	vu_fe_close(&blk->fe);
 	blk->broken = false;
 	blk->running = false;
-	pr_warn("vhost-user-blk %s: back-end gone; guest I/O stalls, retrying every %d s",
-		blk->sock_path, VUB_RETRY_SEC);
-	arm_retry(blk);
+	arm_retry(blk, blk->fail_err);
+	pr_warn("vhost-user-blk %s: back-end gone; guest I/O stalls, retrying in %u s",
+		blk->sock_path, blk->retry_sec);
 }
 
 /*
@@ -433,9 +457,11 @@ static void sock_cb(int fd, void *arg)
 		pthread_mutex_unlock(&blk->vp.lock);
 		return;
 	}
-	if (n > 0 && !blk->broken)
+	if (n > 0 && !blk->broken) {
 		pr_err("vhost-user-blk %s: unsolicited message from the back-end",
 		       blk->sock_path);
+		blk->fail_err = -EPROTO;
+	}
 	disconnect(blk);
 	pthread_mutex_unlock(&blk->vp.lock);
 }
@@ -444,22 +470,25 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct vhost_user_blk *blk = arg;
 	struct backend b;
+	int ret;
 
 	(void)fd;
 	(void)what;
-	if (backend_probe(blk->sock_path, &b)) {
-		arm_retry(blk);
+	ret = backend_probe(blk->sock_path, &b);
+	if (ret) {
+		arm_retry(blk, ret);
 		return;
 	}
 	pthread_mutex_lock(&blk->vp.lock);
 	if (!backend_fits(blk, &b)) {
 		vu_fe_close(&b.fe);
-		arm_retry(blk);
+		arm_retry(blk, -ENOTSUP);
 	} else {
 		backend_adopt(blk, &b, false);
-		if (watch_socket(blk)) {
+		ret = watch_socket(blk);
+		if (ret) {
 			vu_fe_close(&blk->fe);
-			arm_retry(blk);
+			arm_retry(blk, ret);
 		} else {
 			pr_info("vhost-user-blk %s: back-end reconnected", blk->sock_path);
 			if (virtio_pci_driver_ok(&blk->vp))
@@ -518,6 +547,7 @@ struct vhost_user_blk *vhost_user_blk_create(struct vm *vm, const char *sock_pat
 		return NULL;
 	blk->vm = vm;
 	blk->fe.sock = -1;
+	blk->retry_sec = VUB_RETRY_MIN_SEC;
 	blk->sock_path = strdup(sock_path);
 	blk->retry_ev = evtimer_new(vm->evbase, retry_cb, blk);
 	if (!blk->sock_path || !blk->retry_ev) {

@@ -397,7 +397,8 @@ static void serve_bad(int c, enum bad_kind kind)
 	}
 }
 
-static pid_t start_bad_backend(enum bad_kind kind)
+/* A faulty back-end; it writes a byte to tally_fd (if >= 0) per connection. */
+static pid_t start_bad_backend(enum bad_kind kind, int tally_fd)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -415,6 +416,8 @@ static pid_t start_bad_backend(enum bad_kind kind)
 
 			if (c < 0)
 				_exit(1);
+			if (tally_fd >= 0 && write(tally_fd, "c", 1) != 1)
+				_exit(1);
 			serve_bad(c, kind);
 			close(c);
 		}
@@ -427,7 +430,7 @@ START_TEST(bad_replies)
 {
 	for (int kind = 0; kind < BAD_KINDS; kind++) {
 		int fds_before = count_open_fds();
-		pid_t pid = start_bad_backend((enum bad_kind)kind);
+		pid_t pid = start_bad_backend((enum bad_kind)kind, -1);
 
 		ck_assert_ptr_null(vhost_user_blk_create(vm, sock_path, -1));
 		ck_assert_int_eq(count_open_fds(), fds_before);
@@ -438,9 +441,18 @@ START_TEST(bad_replies)
 }
 END_TEST
 
-/* A running device whose back-end is replaced by a bad one keeps retrying. */
+/*
+ * A running device whose back-end is replaced by a bad one keeps retrying,
+ * backing off: attempts 1, 2 and 4 s apart reach it twice in 6.5 s, where
+ * a fixed second would reach it six times. Once the bad one is gone, the
+ * next attempt finds nobody listening and the good one is back within
+ * a second of that.
+ */
 START_TEST(bad_backend_on_reconnect)
 {
+	int tally[2];
+	char buf[16];
+	ssize_t n;
 	pid_t bad;
 
 	start_backend();
@@ -448,13 +460,18 @@ START_TEST(bad_backend_on_reconnect)
 	ck_assert_ptr_nonnull(blk);
 	driver_init();
 	do_read(0, pat0);
+	ck_assert_int_eq(pipe2(tally, O_CLOEXEC | O_NONBLOCK), 0);
 	stop_backend();
-	bad = start_bad_backend(BAD_CONFIG_SIZE);
-	fixture_vm_poll(vm, 2500);		/* two or three failed reconnects */
+	bad = start_bad_backend(BAD_CONFIG_SIZE, tally[1]);
+	fixture_vm_poll(vm, 6500);
 	kill(bad, SIGKILL);
 	waitpid(bad, NULL, 0);
+	n = read(tally[0], buf, sizeof(buf));
+	ck_assert_msg(n >= 1 && n <= 3, "%zd connections to the bad back-end", n);
+	close(tally[0]);
+	close(tally[1]);
 	start_backend();
-	fixture_vm_poll(vm, 1500);
+	fixture_vm_poll(vm, 3000);
 	do_read(0, pat0);
 }
 END_TEST
