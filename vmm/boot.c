@@ -17,28 +17,32 @@
 
 #define PAGE_MASK	0xfffull
 
-int boot_file_map(const char *path, struct boot_file *f)
+int boot_file_map(const char *what, const char *path, struct boot_file *f)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	void *p;
+	int err;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		pr_err("%s: %m", path);
+		err = errno;
+		pr_err("%s %s: %s", what, path, strerror(err));
 		if (fd >= 0)
 			close(fd);
-		return -errno;
+		return -err;
 	}
 	if (!S_ISREG(st.st_mode) || !st.st_size) {
-		pr_err("%s: %s", path, S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+		pr_err("%s %s: %s", what, path,
+		       S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
 		close(fd);
 		return -EINVAL;
 	}
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED) {
-		pr_err("%s: mmap: %m", path);
+		err = errno;
+		pr_err("%s %s: mmap: %s", what, path, strerror(err));
 		close(fd);
-		return -errno;
+		return -err;
 	}
 	*f = (struct boot_file){ path, p, (size_t)st.st_size, fd };
 	return 0;
@@ -141,7 +145,7 @@ int boot_initrd(struct vm *vm, const char *path, uint64_t lo, uint64_t hi,
 {
 	struct boot_file f;
 	uint64_t at = 0;
-	int r = boot_file_map(path, &f);
+	int r = boot_file_map("initrd", path, &f);
 
 	if (r)
 		return r;
@@ -164,7 +168,7 @@ int boot_initrd(struct vm *vm, const char *path, uint64_t lo, uint64_t hi,
 int boot_kernel(struct vm *vm, const struct boot_params_in *in)
 {
 	struct boot_file f;
-	int r = boot_file_map(in->kernel, &f);
+	int r = boot_file_map("kernel", in->kernel, &f);
 
 	if (r)
 		return r;
@@ -173,7 +177,8 @@ int boot_kernel(struct vm *vm, const struct boot_params_in *in)
 	} else if (boot_is_bzimage(&f)) {
 		r = boot_bzimage(vm, in, &f);
 	} else {
-		pr_err("%s: not an ELF vmlinux with a PVH note nor a bzImage", in->kernel);
+		pr_err("kernel %s: not an ELF vmlinux with a PVH note nor a bzImage",
+		       in->kernel);
 		r = -EINVAL;
 	}
 	boot_file_unmap(&f);

@@ -45,7 +45,6 @@ struct boot_params_in {
 	uint64_t rsdp_gpa;
 };
 
-/* A file mapped read-only; path is kept for messages. */
 /* A kernel or initrd file: headers are read in place, payloads copied. */
 struct boot_file {
 	const char *path;
@@ -54,7 +53,8 @@ struct boot_file {
 	int fd;
 };
 
-int boot_file_map(const char *path, struct boot_file *f);
+/* 0, or -errno with a message that starts with what ("kernel", "initrd"). */
+int boot_file_map(const char *what, const char *path, struct boot_file *f);
 void boot_file_unmap(struct boot_file *f);
 /* Does [off, off + len) lie inside the file? */
 bool boot_file_has(const struct boot_file *f, uint64_t off, uint64_t len);

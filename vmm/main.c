@@ -69,6 +69,7 @@ static void usage(FILE *f)
 		"                        back-end listening on SOCK (repeatable, at\n"
 		"                        most %d; /dev/vda, vdb, ... in order)\n"
 		"  -h, --help            show this help\n"
+		"      --version         show the version\n"
 		"\n"
 		"The guest's poweroff and reboot end the vmm with status 0, as do\n"
 		"SIGTERM and SIGINT; a vCPU fault or KVM error ends it with 1.\n"
@@ -107,6 +108,11 @@ static int add_blk(const char *arg, struct run_opts *o)
 	return 0;
 }
 
+static void print_version(void)
+{
+	printf(PROG " " VVU_VERSION "\n");
+}
+
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
@@ -117,6 +123,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "serial", required_argument, NULL, 's' },
 		{ "vhost-user-blk", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int c, r = 0;
@@ -130,6 +137,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case 's': r = parse_serial(optarg, o); break;
 		case 'b': r = add_blk(optarg, o); break;
 		case 'h': usage(stdout); return 1;
+		case 'V': print_version(); return 1;
 		default: r = -1; break;
 		}
 	}
@@ -288,7 +296,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--version")) {
-		printf(PROG " " VVU_VERSION "\n");
+		print_version();
 		return 0;
 	}
 	if (argc < 2 || strcmp(argv[1], "run")) {
@@ -297,6 +305,8 @@ int main(int argc, char **argv)
 			argc < 2 ? "" : argv[1], argc < 2 ? "" : "'");
 		return EXIT_USAGE;
 	}
+	/* getopt's messages start with argv[0]: "vmm run: ...". */
+	argv[1] = (char[]){ PROG " run" };
 	r = parse_run_args(argc - 1, argv + 1, &o);
 	if (r)
 		return r < 0 ? EXIT_USAGE : 0;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `vmm`'s command line: --help and --version (top level and after `run`),
+# and every bad argument or file refused with its own message naming the
+# bad value: usage errors exit 2 before anything is built, files that cannot
+# be booted exit 1 without a guest having run.
+#
+# usage: vmm-cli-test.sh KERNEL   (a bootable kernel: one of the tiny guests)
+# Exit status: 0 pass, 1 fail, 77 skipped (no /dev/kvm), with the reason.
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib/common.sh"
+
+VMM=${VMM:-$VVU_BUILD/vmm/vmm}
+KERNEL=${1:?usage: vmm-cli-test.sh KERNEL}
+[ -x "$VMM" ] || die "'$VMM' is not built"
+[ -w /dev/kvm ] || { echo "SKIP: /dev/kvm is not usable by $(id -un)"; exit 77; }
+dir=$(mktemp -d /tmp/vmm-cli.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+failed=0
+
+# expect STATUS TEXT ARGS...: vmm ARGS exits STATUS with TEXT in its output.
+expect() {
+	local want=$1 text=$2 rc=0
+	shift 2
+	"$VMM" "$@" >"$dir/out" 2>&1 </dev/null || rc=$?
+	if [ "$rc" -ne "$want" ] || ! grep -qF -- "$text" "$dir/out"; then
+		echo "FAIL: vmm $* exited $rc (want $want) without '$text':"
+		sed 's/^/  | /' "$dir/out"
+		failed=1
+	else
+		echo "ok: vmm $* -> $rc: $(grep -F -m1 -- "$text" "$dir/out")"
+	fi
+}
+
+version=$(sed -n "s/^ *version : '\([^']*\)',$/\1/p" "$VVU_ROOT/meson.build" | head -1)
+[ -n "$version" ] || die "no version in meson.build"
+expect 0 "Usage: vmm run [OPTIONS] KERNEL" --help
+expect 0 "--vhost-user-blk SOCK" run --help
+expect 0 "vmm $version" --version
+expect 0 "vmm $version" run --version
+
+expect 2 "no command given"
+expect 2 "unknown command 'boot'" boot k
+expect 2 "vmm run: no KERNEL given" run
+expect 2 "more than one KERNEL given" run a b
+expect 2 "vmm run: unrecognized option '--bogus'" run --bogus k
+expect 2 "option requires an argument -- 'm'" run -m
+expect 2 "--mem: '0' is not a number in 16..1048576" run -m 0 k
+expect 2 "--mem: '1g' is not a number" run --mem 1g k
+expect 2 "--cpus: '65' is not a number in 1..64" run -c 65 k
+expect 2 "--serial: 'tty' is neither stdout nor file=PATH" run --serial tty k
+expect 2 "--serial: 'file=' is neither" run --serial file= k
+expect 2 "--vhost-user-blk: empty socket path" run --vhost-user-blk= k
+blk=()
+for i in 1 2 3 4 5 6 7 8 9; do blk+=(--vhost-user-blk "$dir/s$i"); done
+expect 2 "--vhost-user-blk '$dir/s9': at most 8 disks" run "${blk[@]}" k
+
+: >"$dir/empty"
+printf 'not a kernel' >"$dir/junk"
+expect 1 "kernel $dir/none: No such file or directory" run "$dir/none"
+expect 1 "kernel $dir: not a regular file" run "$dir"
+expect 1 "kernel $dir/empty: empty file" run "$dir/empty"
+expect 1 "kernel $dir/junk: not an ELF vmlinux with a PVH note nor a bzImage" run "$dir/junk"
+expect 1 "initrd $dir/none: No such file or directory" run -i "$dir/none" "$KERNEL"
+expect 1 "vhost-user-blk $dir/nosock: cannot set up the back-end: No such file or directory" \
+	run --vhost-user-blk "$dir/nosock" "$dir/junk"
+expect 1 "--serial file=$dir/none/console: No such file or directory" \
+	run --serial "file=$dir/none/console" "$dir/junk"
+[ $failed -eq 0 ] && echo PASS
+exit $failed
