@@ -300,13 +300,16 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 		device_reset(vp);
 		return;
 	}
-	/* Bits only go away through a reset. */
+	/* Bits only go away through a reset (DRIVER_OK: see bus_master_write). */
 	val |= vp->status;
 	if ((added & VIRTIO_CONFIG_S_FEATURES_OK) && !features_ok(vp))
 		val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		pr_warn_limited("%s: DRIVER_OK without FEATURES_OK", vp->pdev.name);
+	    (!(val & VIRTIO_CONFIG_S_FEATURES_OK) ||
+	     (val & VIRTIO_CONFIG_S_NEEDS_RESET))) {
+		pr_warn_limited("%s: DRIVER_OK %s", vp->pdev.name,
+				val & VIRTIO_CONFIG_S_NEEDS_RESET ?
+				"before the reset the device needs" : "without FEATURES_OK");
 		val &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
 		added &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
 	}
@@ -442,10 +445,35 @@ void virtio_pci_bar_access(void *opaque, uint64_t offset, uint8_t *data,
 
 /* --- PCI glue ------------------------------------------------------------ */
 
+/*
+ * A driver that turns bus mastering off takes away the device's right to
+ * touch guest memory: the running device stops (its back-end lets go of
+ * the rings) and, since where the rings stood is not kept, DRIVER_OK
+ * clears and NEEDS_RESET sets: only a reset makes the device usable again.
+ * (No config interrupt: an MSI is a bus-master write too.)
+ */
+static void bus_master_write(struct virtio_pci *vp)
+{
+	if (vp->pdev.cfg[PCI_COMMAND] & PCI_COMMAND_MASTER)
+		return;
+	pthread_mutex_lock(&vp->lock);
+	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) {
+		if (vp->ops->reset)
+			vp->ops->reset(vp);
+		vp->status &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
+		vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+		pr_warn_limited("%s: bus mastering turned off while running; the device needs a reset",
+				vp->pdev.name);
+	}
+	pthread_mutex_unlock(&vp->lock);
+}
+
 static void vp_cfg_write(struct pci_dev *dev, uint32_t offset, uint32_t len)
 {
 	struct virtio_pci *vp = dev->opaque;
 
+	if (offset <= PCI_COMMAND && offset + len > PCI_COMMAND)
+		bus_master_write(vp);
 	msix_cfg_write(&vp->msix, offset, len);
 }
 

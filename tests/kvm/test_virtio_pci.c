@@ -13,7 +13,9 @@
 
 #include "common/log.h"
 #include "tests/kvm/vm_fixture.h"
+#include "vmm/pci.h"
 #include "vmm/virtio_pci.h"
+#include "vmm/vm.h"
 
 #define NQ		2
 #define QMAX		64
@@ -158,6 +160,44 @@ START_TEST(features_and_status)
 	ck_assert_int_eq(resets, 1);
 	ck_assert_uint_eq(rd(C(device_status), 1), 0);
 	ck_assert_uint_eq(vp.driver_features, 0);
+}
+END_TEST
+
+static void command_write(uint16_t cmd)
+{
+	pci_config_write(vm->pci, (unsigned int)vp.pdev.slot << 3, PCI_COMMAND,
+			 (uint8_t *)&cmd, 2);
+}
+
+/* Bus mastering off stops a running device until the driver resets it. */
+START_TEST(bus_master_off_stops)
+{
+	const uint8_t running = 1 | 2 | 8 | 4;
+
+	wr(C(driver_feature_select), 4, 1);
+	wr(C(driver_feature), 4, 1);
+	command_write(PCI_COMMAND_MEMORY);		/* not running: no effect */
+	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	wr(C(device_status), 1, running);
+	ck_assert_int_eq(starts, 1);
+	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert_int_eq(resets, 0);
+	command_write(PCI_COMMAND_MEMORY);
+	ck_assert_int_eq(resets, 1);
+	ck_assert_uint_eq(rd(C(device_status), 1),
+			  (running & ~4) | VIRTIO_CONFIG_S_NEEDS_RESET);
+	/* DRIVER_OK again is refused (and starts nothing) until a reset. */
+	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	wr(C(device_status), 1, running);
+	ck_assert_int_eq(starts, 1);
+	ck_assert_uint_eq(rd(C(device_status), 1) & 4, 0);
+	wr(C(device_status), 1, 0);
+	ck_assert_int_eq(resets, 1);		/* it was not running */
+	wr(C(driver_feature_select), 4, 1);
+	wr(C(driver_feature), 4, 1);
+	wr(C(device_status), 1, running);
+	ck_assert_int_eq(starts, 2);
+	ck_assert_uint_eq(rd(C(device_status), 1), running);
 }
 END_TEST
 
@@ -358,6 +398,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, identity_and_caps);
 	tcase_add_test(tc, features_and_status);
 	tcase_add_test(tc, driver_ok_needs_features_ok);
+	tcase_add_test(tc, bus_master_off_stops);
 	tcase_add_test(tc, queues);
 	tcase_add_test(tc, devcfg_and_isr);
 	tcase_add_test(tc, doorbells);
