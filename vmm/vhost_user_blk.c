@@ -61,7 +61,7 @@ struct vhost_user_blk {
 	struct vu_frontend fe;
 	bool broken;			/* fe.sock is dead; device thread cleans up */
 	bool running;			/* the back-end has our queues */
-	int fail_err;			/* why the connection was dropped (0: EOF) */
+	bool served;			/* this connection has started the queues */
 	unsigned int retry_sec;		/* until the next reconnect attempt */
 	unsigned int nqueues;
 	uint64_t guest_features;	/* offered to the guest */
@@ -87,7 +87,6 @@ static void mark_broken(struct vhost_user_blk *blk, const char *what, int err)
 	pr_err("vhost-user-blk %s: %s: %s; dropping the connection",
 	       blk->sock_path, what, strerror(-err));
 	blk->broken = true;
-	blk->fail_err = err;
 	blk->running = false;
 	shutdown(blk->fe.sock, SHUT_RDWR);
 }
@@ -206,7 +205,7 @@ static void backend_adopt(struct vhost_user_blk *blk, struct backend *b, bool fi
 	blk->config = b->cfg;
 	blk->config_size = b->config_size;
 	blk->broken = false;
-	blk->fail_err = 0;
+	blk->served = false;
 	if (changed)
 		virtio_pci_config_changed(&blk->vp);
 }
@@ -310,6 +309,7 @@ static int backend_start(struct vhost_user_blk *blk, bool resume)
 		return ret;
 	}
 	blk->running = true;
+	blk->served = true;
 	blk->retry_sec = VUB_RETRY_MIN_SEC;
 	/*
 	 * After a lost back-end: kicks the guest made meanwhile may have gone
@@ -389,24 +389,19 @@ static const struct virtio_dev_ops vub_ops = {
 
 /* --- device thread: disconnect and reconnect ------------------------------ */
 
-/* The errors of a back-end that is not there (yet), rather than failing. */
-static bool backend_absent(int err)
-{
-	return !err || err == -ENOENT || err == -ECONNREFUSED ||
-	       err == -ECONNRESET || err == -EPIPE;
-}
-
 /*
- * An absent back-end is looked for every second, so a restarted one is
- * found at once. One that answers but fails (a NACK, a bad reply, a device
- * that no longer fits) would fail the same way again: its retries back off,
+ * A back-end that is not there (nobody listening, or one that served the
+ * queues and then went away) is looked for every second, so a restarted
+ * one is found at once. One that accepts the connection and then fails
+ * (a bad reply, a NACK, a device that no longer fits, hanging up during
+ * the start) would fail the same way again: its retries back off,
  * doubling up to VUB_RETRY_MAX_SEC, so it neither spins nor floods the log.
  */
-static void arm_retry(struct vhost_user_blk *blk, int err)
+static void arm_retry(struct vhost_user_blk *blk, bool failing)
 {
 	struct timeval tv;
 
-	if (backend_absent(err))
+	if (!failing)
 		blk->retry_sec = VUB_RETRY_MIN_SEC;
 	else if (blk->retry_sec < VUB_RETRY_MAX_SEC)
 		blk->retry_sec *= 2;
@@ -430,7 +425,8 @@ static void disconnect(struct vhost_user_blk *blk)
 	vu_fe_close(&blk->fe);
 	blk->broken = false;
 	blk->running = false;
-	arm_retry(blk, blk->fail_err);
+	/* Unstarted and idle (the driver not ready yet) is no failure. */
+	arm_retry(blk, !blk->served && virtio_pci_driver_ok(&blk->vp));
 	pr_warn("vhost-user-blk %s: back-end gone; guest I/O stalls, retrying in %u s",
 		blk->sock_path, blk->retry_sec);
 }
@@ -457,11 +453,9 @@ static void sock_cb(int fd, void *arg)
 		pthread_mutex_unlock(&blk->vp.lock);
 		return;
 	}
-	if (n > 0 && !blk->broken) {
+	if (n > 0 && !blk->broken)
 		pr_err("vhost-user-blk %s: unsolicited message from the back-end",
 		       blk->sock_path);
-		blk->fail_err = -EPROTO;
-	}
 	disconnect(blk);
 	pthread_mutex_unlock(&blk->vp.lock);
 }
@@ -476,19 +470,18 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	ret = backend_probe(blk->sock_path, &b);
 	if (ret) {
-		arm_retry(blk, ret);
+		arm_retry(blk, ret != -ENOENT && ret != -ECONNREFUSED);
 		return;
 	}
 	pthread_mutex_lock(&blk->vp.lock);
 	if (!backend_fits(blk, &b)) {
 		vu_fe_close(&b.fe);
-		arm_retry(blk, -ENOTSUP);
+		arm_retry(blk, true);
 	} else {
 		backend_adopt(blk, &b, false);
-		ret = watch_socket(blk);
-		if (ret) {
+		if (watch_socket(blk)) {
 			vu_fe_close(&blk->fe);
-			arm_retry(blk, ret);
+			arm_retry(blk, true);
 		} else {
 			pr_info("vhost-user-blk %s: back-end reconnected", blk->sock_path);
 			if (virtio_pci_driver_ok(&blk->vp))

@@ -450,11 +450,16 @@ void virtio_pci_bar_access(void *opaque, uint64_t offset, uint8_t *data,
  * touch guest memory: the running device stops (its back-end lets go of
  * the rings) and, since where the rings stood is not kept, DRIVER_OK
  * clears and NEEDS_RESET sets: only a reset makes the device usable again.
- * (No config interrupt: an MSI is a bus-master write too.)
+ * (No config interrupt: an MSI is a bus-master write too.) Like every
+ * config write this runs under the PCI bus lock, so a hung back-end holds
+ * config space up to its reply timeout, as QEMU's vhost stop holds its BQL.
  */
 static void bus_master_write(struct virtio_pci *vp)
 {
-	if (vp->pdev.cfg[PCI_COMMAND] & PCI_COMMAND_MASTER)
+	bool was_on = vp->bus_master;
+
+	vp->bus_master = vp->pdev.cfg[PCI_COMMAND] & PCI_COMMAND_MASTER;
+	if (!was_on || vp->bus_master)
 		return;
 	pthread_mutex_lock(&vp->lock);
 	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) {

@@ -96,6 +96,7 @@ struct virtio_pci {
 
 	bool ioeventfd_any_len;		/* KVM_CAP_IOEVENTFD_ANY_LENGTH */
 	bool added;			/* on the PCI bus */
+	bool bus_master;		/* PCI_COMMAND_MASTER as last written (bus lock) */
 };
 
 struct virtio_pci_params {

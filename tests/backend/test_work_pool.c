@@ -10,7 +10,6 @@
 
 struct tally {
 	unsigned int hits[ITEMS];
-	pthread_t who[ITEMS];
 };
 
 static void count(void *arg, unsigned int i)
@@ -42,9 +41,8 @@ static pthread_barrier_t all_in;
 
 static void meet(void *arg, unsigned int i)
 {
-	struct tally *t = arg;
-
-	t->who[i] = pthread_self();
+	(void)arg;
+	(void)i;
 	pthread_barrier_wait(&all_in);
 }
 
@@ -57,16 +55,11 @@ static void meet(void *arg, unsigned int i)
 START_TEST(test_runs_in_parallel)
 {
 	struct work_pool *p = work_pool_new(HELPERS);
-	static struct tally t;
 
 	ck_assert_ptr_nonnull(p);
 	pthread_barrier_init(&all_in, NULL, HELPERS + 1);
-	for (unsigned int round = 0; round < 20; round++) {
-		work_pool_run(p, meet, &t, HELPERS + 1);
-		for (unsigned int i = 0; i < HELPERS + 1; i++)
-			for (unsigned int j = 0; j < i; j++)
-				ck_assert(!pthread_equal(t.who[i], t.who[j]));
-	}
+	for (unsigned int round = 0; round < 20; round++)
+		work_pool_run(p, meet, NULL, HELPERS + 1);
 	pthread_barrier_destroy(&all_in);
 	work_pool_free(p);
 }

@@ -239,14 +239,19 @@ static void check_data(uint8_t (*pat)(unsigned int))
 		ck_assert_uint_eq(data[k], pat(k));
 }
 
-static void do_read(uint64_t sector, uint8_t (*pat)(unsigned int))
+static void do_read_within(int ms, uint64_t sector, uint8_t (*pat)(unsigned int))
 {
 	memset(gpa(GPA_DATA), 0, 512);
 	submit(VIRTIO_BLK_T_IN, sector);
-	ck_assert(wait_used(5000));
+	ck_assert(wait_used(ms));
 	ck_assert_uint_eq(*(uint8_t *)gpa(GPA_STATUS), VIRTIO_BLK_S_OK);
 	ck_assert(interrupt_pending());
 	check_data(pat);
+}
+
+static void do_read(uint64_t sector, uint8_t (*pat)(unsigned int))
+{
+	do_read_within(5000, sector, pat);
 }
 
 START_TEST(read_write_reconnect)
@@ -309,6 +314,7 @@ enum bad_kind {
 	BAD_CONFIG_SIZE,	/* GET_CONFIG reply echoes a different size */
 	BAD_CONFIG_SHORT,	/* GET_CONFIG reply shorter than asked */
 	BAD_NO_CONFIG,		/* no CONFIG protocol feature */
+	BAD_HANGUP,		/* accepts, then closes at once */
 	BAD_KINDS,
 };
 
@@ -340,7 +346,7 @@ static void serve_bad(int c, enum bad_kind kind)
 	struct vhost_user_hdr h;
 	uint8_t p[4096];
 
-	while (read_full(c, &h, sizeof(h)) && h.size <= sizeof(p) &&
+	while (kind != BAD_HANGUP && read_full(c, &h, sizeof(h)) && h.size <= sizeof(p) &&
 	       read_full(c, p, h.size)) {
 		uint64_t v = 0;
 		bool reply = true;
@@ -444,11 +450,11 @@ END_TEST
 /*
  * A running device whose back-end is replaced by a bad one keeps retrying,
  * backing off: attempts 1, 2 and 4 s apart reach it twice in 6.5 s, where
- * a fixed second would reach it six times. Once the bad one is gone, the
- * next attempt finds nobody listening and the good one is back within
- * a second of that.
+ * a fixed second would reach it six times. Once it is gone, an attempt
+ * that finds nobody listening resets the delay to a second: the good one
+ * is back before the next 4 s step would have come.
  */
-START_TEST(bad_backend_on_reconnect)
+static void bad_backend_backs_off(enum bad_kind kind)
 {
 	int tally[2];
 	char buf[16];
@@ -462,17 +468,31 @@ START_TEST(bad_backend_on_reconnect)
 	do_read(0, pat0);
 	ck_assert_int_eq(pipe2(tally, O_CLOEXEC | O_NONBLOCK), 0);
 	stop_backend();
-	bad = start_bad_backend(BAD_CONFIG_SIZE, tally[1]);
-	fixture_vm_poll(vm, 6500);
+	bad = start_bad_backend(kind, tally[1]);
+	fixture_vm_poll(vm, 6500);		/* attempts at 1 and 3 s */
 	kill(bad, SIGKILL);
 	waitpid(bad, NULL, 0);
 	n = read(tally[0], buf, sizeof(buf));
 	ck_assert_msg(n >= 1 && n <= 3, "%zd connections to the bad back-end", n);
 	close(tally[0]);
 	close(tally[1]);
-	start_backend();
-	fixture_vm_poll(vm, 3000);
-	do_read(0, pat0);
+	unlink(sock_path);
+	fixture_vm_poll(vm, 1500);		/* the 7 s attempt: nobody there */
+	start_backend();			/* the next attempt: at once */
+	fixture_vm_poll(vm, 1000);
+	do_read_within(1500, 0, pat0);		/* by 10.5 s; without the reset: 11 s */
+}
+
+START_TEST(bad_backend_on_reconnect)
+{
+	bad_backend_backs_off(BAD_CONFIG_SIZE);
+}
+END_TEST
+
+/* A back-end that hangs up as soon as it is connected is failing, not absent. */
+START_TEST(hangup_backend_on_reconnect)
+{
+	bad_backend_backs_off(BAD_HANGUP);
 }
 END_TEST
 
@@ -486,6 +506,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, read_write_reconnect);
 	tcase_add_test(tc, bad_replies);
 	tcase_add_test(tc, bad_backend_on_reconnect);
+	tcase_add_test(tc, hangup_backend_on_reconnect);
 	suite_add_tcase(s, tc);
 	return s;
 }

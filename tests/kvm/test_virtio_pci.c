@@ -176,27 +176,37 @@ START_TEST(bus_master_off_stops)
 
 	wr(C(driver_feature_select), 4, 1);
 	wr(C(driver_feature), 4, 1);
-	command_write(PCI_COMMAND_MEMORY);		/* not running: no effect */
-	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	/* A driver that never set bus mastering loses nothing by a write. */
 	wr(C(device_status), 1, running);
 	ck_assert_int_eq(starts, 1);
-	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	ck_assert_int_eq(resets, 0);
 	command_write(PCI_COMMAND_MEMORY);
+	ck_assert_int_eq(resets, 0);
+	wr(C(device_status), 1, 0);
 	ck_assert_int_eq(resets, 1);
+	wr(C(driver_feature_select), 4, 1);
+	wr(C(driver_feature), 4, 1);
+
+	/* Only turning it off (1 -> 0) stops the device. */
+	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	wr(C(device_status), 1, running);
+	ck_assert_int_eq(starts, 2);
+	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert_int_eq(resets, 1);
+	command_write(PCI_COMMAND_MEMORY);
+	ck_assert_int_eq(resets, 2);
 	ck_assert_uint_eq(rd(C(device_status), 1),
 			  (running & ~4) | VIRTIO_CONFIG_S_NEEDS_RESET);
 	/* DRIVER_OK again is refused (and starts nothing) until a reset. */
 	command_write(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	wr(C(device_status), 1, running);
-	ck_assert_int_eq(starts, 1);
+	ck_assert_int_eq(starts, 2);
 	ck_assert_uint_eq(rd(C(device_status), 1) & 4, 0);
 	wr(C(device_status), 1, 0);
-	ck_assert_int_eq(resets, 1);		/* it was not running */
+	ck_assert_int_eq(resets, 2);		/* it was not running */
 	wr(C(driver_feature_select), 4, 1);
 	wr(C(driver_feature), 4, 1);
 	wr(C(device_status), 1, running);
-	ck_assert_int_eq(starts, 2);
+	ck_assert_int_eq(starts, 3);
 	ck_assert_uint_eq(rd(C(device_status), 1), running);
 }
 END_TEST
