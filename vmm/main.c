@@ -74,7 +74,7 @@ static void usage(FILE *f)
 		"The guest's poweroff and reboot end the vmm with status 0, as do\n"
 		"SIGTERM and SIGINT; a vCPU fault or KVM error ends it with 1.\n"
 		"A vhost-user back-end that goes away is reconnected to every second\n"
-		"(one that answers but fails: backing off to every 16 s); the guest's\n"
+		"(one that connects but fails: backing off to every 16 s); the guest's\n"
 		"I/O waits meanwhile.\n",
 		MEM_MIN_MIB, MEM_MAX_MIB, VM_MAX_CPUS, MAX_BLK_DEVS);
 }
