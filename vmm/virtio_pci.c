@@ -263,10 +263,19 @@ static void queues_reset(struct virtio_pci *vp)
 	}
 }
 
+/* Stops the device model if it runs (vp->lock held); was it running? */
+static bool device_stop(struct virtio_pci *vp)
+{
+	if (!(vp->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		return false;
+	if (vp->ops->reset)
+		vp->ops->reset(vp);
+	return true;
+}
+
 static void device_reset(struct virtio_pci *vp)
 {
-	if ((vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && vp->ops->reset)
-		vp->ops->reset(vp);
+	device_stop(vp);
 	vp->status = 0;
 	vp->driver_features = 0;
 	vp->device_feature_select = 0;
@@ -462,9 +471,7 @@ static void bus_master_write(struct virtio_pci *vp)
 	if (!was_on || vp->bus_master)
 		return;
 	pthread_mutex_lock(&vp->lock);
-	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) {
-		if (vp->ops->reset)
-			vp->ops->reset(vp);
+	if (device_stop(vp)) {
 		vp->status &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
 		vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 		pr_warn_limited("%s: bus mastering turned off while running; the device needs a reset",
@@ -618,8 +625,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		pci_bus_remove(vp->vm->pci, &vp->pdev);
 	vp->added = false;
 	pthread_mutex_lock(&vp->lock);
-	if ((vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && vp->ops->reset)
-		vp->ops->reset(vp);
+	device_stop(vp);
 	vp->status = 0;
 	doorbells_move(vp, 0);
 	pthread_mutex_unlock(&vp->lock);
