@@ -9,6 +9,8 @@
 #include <assert.h>
 #include <stdint.h>
 
+#include "protocol/virtio_pci_layout.h"
+
 #define VVU_PCI_VENDOR_ID		0x1af4
 #define VVU_PCI_DEVICE_ID		0x107d
 #define VVU_PCI_REVISION		1
@@ -16,16 +18,10 @@
 #define VVU_PCI_SUBCLASS		0xff
 #define VVU_VIRTIO_DEVICE_TYPE		61	/* non-standard */
 
-/* BAR0: 32-bit memory, the virtio-pci modern structures and MSI-X. */
-#define VVU_BAR0			0
-#define VVU_BAR0_SIZE			0x8000
-#define VVU_COMMON_CFG_OFFSET		0x0000
-#define VVU_ISR_OFFSET			0x1000
-#define VVU_DEVICE_CFG_OFFSET		0x2000
-#define VVU_NOTIFY_OFFSET		0x3000
-#define VVU_NOTIFY_OFF_MULTIPLIER	4
-#define VVU_MSIX_TABLE_OFFSET		0x6000
-#define VVU_MSIX_PBA_OFFSET		0x7000
+/*
+ * BAR0: the virtio-pci modern structures and MSI-X, where every virtio-pci
+ * device of the project has them (VIRTIO_PCI_*_OFF, virtio_pci_layout.h).
+ */
 
 /* BAR2: 64-bit memory, doorbells and the notification configuration. */
 #define VVU_BAR2			2

@@ -2,11 +2,8 @@
 /*
  * The virtio-pci modern transport (virtio 1.2, 4.1) with MSI-X.
  *
- * Everything lives in BAR0 (32-bit memory):
- *   0x0000 common configuration      0x3000 notify (doorbell of queue q at 4*q)
- *   0x1000 ISR status                0x6000 MSI-X table
- *   0x2000 device configuration      0x7000 MSI-X PBA
- * (the vvu-proxy device's BAR0 layout, protocol/vvu.h, so both look alike).
+ * Everything lives in BAR0 (32-bit memory), laid out as
+ * protocol/virtio_pci_layout.h says, like the vvu-proxy device's.
  *
  * Each doorbell is a KVM ioeventfd on its MMIO address: a guest kick is an
  * eventfd signal that whoever processes the queue (the vmm, or a vhost-user
@@ -26,6 +23,7 @@
 #include <stdint.h>
 
 #include "protocol/virtio.h"
+#include "protocol/virtio_pci_layout.h"
 #include "vmm/msix.h"
 #include "vmm/pci.h"
 
@@ -33,17 +31,6 @@ struct vm;
 struct virtio_pci;
 
 #define VIRTIO_PCI_MAX_QUEUES		64
-
-#define VIRTIO_PCI_BAR			0
-#define VIRTIO_PCI_BAR_SIZE		0x8000u
-#define VIRTIO_PCI_COMMON_OFF		0x0000u
-#define VIRTIO_PCI_ISR_OFF		0x1000u
-#define VIRTIO_PCI_DEVCFG_OFF		0x2000u
-#define VIRTIO_PCI_NOTIFY_OFF		0x3000u
-#define VIRTIO_PCI_MSIX_TABLE_OFF	0x6000u
-#define VIRTIO_PCI_MSIX_PBA_OFF		0x7000u
-#define VIRTIO_PCI_REGION_SIZE		0x1000u
-#define VIRTIO_PCI_NOTIFY_MULT		4u
 
 struct virtio_pci_queue {
 	uint16_t max_size;

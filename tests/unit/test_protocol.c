@@ -7,6 +7,7 @@
 #include "protocol/vhost_user.h"
 #include "protocol/virtio.h"
 #include "protocol/virtio_blk.h"
+#include "protocol/virtio_pci_layout.h"
 #include "protocol/vvu.h"
 
 START_TEST(test_vring_sizes)
@@ -46,8 +47,8 @@ END_TEST
 START_TEST(test_vvu_layout)
 {
 	ck_assert_uint_eq(VVU_MSIX_VECTORS, 19);
-	ck_assert_uint_lt(VVU_MSIX_TABLE_OFFSET + VVU_MSIX_VECTORS * 16,
-			  VVU_MSIX_PBA_OFFSET);
+	ck_assert_uint_lt(VIRTIO_PCI_MSIX_TABLE_OFF + VVU_MSIX_VECTORS * 16,
+			  VIRTIO_PCI_MSIX_PBA_OFF);
 	ck_assert_uint_lt(VVU_NOTIFICATION_OFFSET + 4, VVU_BAR2_SIZE);
 }
 END_TEST
