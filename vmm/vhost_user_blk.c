@@ -243,8 +243,8 @@ static int send_mem_table(struct vhost_user_blk *blk)
  * after losing a back-end, the used index: requests it had taken but not
  * completed are then run again, as QEMU does without inflight tracking.
  */
-static uint16_t ring_base(struct vhost_user_blk *blk, struct virtio_pci_queue *q,
-			  bool resume)
+static uint16_t ring_base(struct vhost_user_blk *blk,
+			  const struct virtio_pci_model_queue *q, bool resume)
 {
 	struct vring_used *used;
 
@@ -258,7 +258,7 @@ static uint16_t ring_base(struct vhost_user_blk *blk, struct virtio_pci_queue *q
 
 static int start_queue(struct vhost_user_blk *blk, unsigned int i, bool resume)
 {
-	struct virtio_pci_queue *q = &blk->vp.queues[i];
+	const struct virtio_pci_model_queue *q = &blk->vp.model.queues[i];
 	uint64_t desc = host_addr(blk, q->desc, VRING_DESC_SIZE(q->size));
 	uint64_t avail = host_addr(blk, q->avail, VRING_AVAIL_SIZE(q->size));
 	uint64_t used = host_addr(blk, q->used, VRING_USED_SIZE(q->size));
@@ -270,7 +270,7 @@ static int start_queue(struct vhost_user_blk *blk, unsigned int i, bool resume)
 			      desc, avail, used, false);
 	if (!ret)
 		ret = vu_fe_set_vring_fd(&blk->fe, VHOST_USER_SET_VRING_KICK, i,
-					 q->kick_fd);
+					 blk->vp.queues[i].kick_fd);
 	return ret;
 }
 
@@ -288,19 +288,19 @@ static void signal_eventfd(int fd, const char *what, struct vhost_user_blk *blk,
  */
 static int backend_start(struct vhost_user_blk *blk, bool resume)
 {
-	uint64_t features = blk->vp.driver_features |
+	uint64_t features = blk->vp.model.driver_features |
 			    VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 	int ret;
 
 	ret = vu_fe_set_features(&blk->fe, features);
 	for (unsigned int i = 0; !ret && i < blk->nqueues; i++)
-		if (blk->vp.queues[i].enabled)
+		if (blk->vp.model.queues[i].enabled)
 			ret = vu_fe_set_vring_fd(&blk->fe, VHOST_USER_SET_VRING_CALL, i,
 						 virtio_pci_queue_irqfd(&blk->vp, i));
 	if (!ret)
 		ret = send_mem_table(blk);
 	for (unsigned int i = 0; !ret && i < blk->nqueues; i++)
-		if (blk->vp.queues[i].enabled)
+		if (blk->vp.model.queues[i].enabled)
 			ret = start_queue(blk, i, resume);
 	for (unsigned int i = 0; !ret && i < blk->nqueues; i++)
 		ret = vu_fe_set_vring_enable(&blk->fe, i, true);
@@ -318,7 +318,7 @@ static int backend_start(struct vhost_user_blk *blk, bool resume)
 	 * nothing is new.
 	 */
 	for (unsigned int i = 0; resume && i < blk->nqueues; i++) {
-		if (!blk->vp.queues[i].enabled)
+		if (!blk->vp.model.queues[i].enabled)
 			continue;
 		signal_eventfd(blk->vp.queues[i].kick_fd, "re-kick", blk, i);
 		signal_eventfd(virtio_pci_queue_irqfd(&blk->vp, i), "re-notify", blk, i);
@@ -337,7 +337,7 @@ static void backend_stop(struct vhost_user_blk *blk)
 		ret = vu_fe_set_vring_enable(&blk->fe, i, false);
 	/* The bases are of no further use: the rings die with the reset. */
 	for (unsigned int i = 0; !ret && i < blk->nqueues; i++) {
-		if (blk->vp.queues[i].enabled)
+		if (blk->vp.model.queues[i].enabled)
 			ret = vu_fe_get_vring_base(&blk->fe, i, &base);
 	}
 	if (ret)

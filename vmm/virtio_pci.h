@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The virtio-pci modern transport (virtio 1.2, 4.1) with MSI-X.
+ * The virtio-pci modern transport (virtio 1.2, 4.1) with MSI-X, on KVM.
+ * The registers are common/virtio_pci_model.c's; this is the glue around
+ * them: the PCI function, doorbells, interrupts and guest RAM checks.
  *
  * Everything lives in BAR0 (32-bit memory), laid out as
  * protocol/virtio_pci_layout.h says, like the vvu-proxy device's.
@@ -22,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/virtio_pci_model.h"
 #include "protocol/virtio.h"
 #include "protocol/virtio_pci_layout.h"
 #include "vmm/msix.h"
@@ -30,16 +33,10 @@
 struct vm;
 struct virtio_pci;
 
-#define VIRTIO_PCI_MAX_QUEUES		64
+#define VIRTIO_PCI_MAX_QUEUES		VIRTIO_PCI_MODEL_MAX_QUEUES
 
+/* The vmm's half of a queue; the register half is vp->model.queues[]. */
 struct virtio_pci_queue {
-	uint16_t max_size;
-	uint16_t size;			/* the driver's choice */
-	uint16_t msix_vector;		/* VIRTIO_MSI_NO_VECTOR if none */
-	bool enabled;
-	uint64_t desc;			/* guest-physical addresses */
-	uint64_t avail;
-	uint64_t used;
 	int kick_fd;			/* doorbell eventfd (KVM ioeventfd) */
 	uint64_t ioeventfd_addr;	/* where it is registered, 0 if not */
 };
@@ -51,8 +48,8 @@ struct virtio_dev_ops {
 	void (*config_write)(struct virtio_pci *vp, uint32_t off,
 			     const void *buf, uint32_t len);
 	/*
-	 * The driver set DRIVER_OK: vp->driver_features is negotiated and
-	 * the enabled queues are checked to lie in guest RAM. Non-zero
+	 * The driver set DRIVER_OK: vp->model.driver_features is negotiated
+	 * and the enabled queues are checked to lie in guest RAM. Non-zero
 	 * makes the transport set DEVICE_NEEDS_RESET.
 	 */
 	int (*start)(struct virtio_pci *vp);
@@ -63,22 +60,12 @@ struct virtio_dev_ops {
 struct virtio_pci {
 	struct pci_dev pdev;
 	struct msix msix;
+	struct virtio_pci_model model;	/* the registers (vp->lock) */
 	struct vm *vm;
 	const struct virtio_dev_ops *ops;
 	void *opaque;			/* the device model's */
 	pthread_mutex_t lock;
 
-	uint32_t config_size;
-	uint64_t device_features;
-	uint64_t driver_features;
-	uint32_t device_feature_select;
-	uint32_t driver_feature_select;
-	uint16_t config_vector;
-	uint8_t status;
-	uint8_t config_generation;
-	uint8_t isr;
-	uint16_t queue_select;
-	unsigned int nqueues;
 	struct virtio_pci_queue queues[VIRTIO_PCI_MAX_QUEUES];
 
 	bool ioeventfd_any_len;		/* KVM_CAP_IOEVENTFD_ANY_LENGTH */
@@ -126,7 +113,7 @@ void virtio_pci_needs_reset(struct virtio_pci *vp);
 
 static inline bool virtio_pci_driver_ok(const struct virtio_pci *vp)
 {
-	return vp->status & VIRTIO_CONFIG_S_DRIVER_OK;
+	return virtio_pci_model_driver_ok(&vp->model);
 }
 
 #endif /* VMM_VIRTIO_PCI_H */

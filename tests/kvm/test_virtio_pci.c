@@ -150,16 +150,16 @@ START_TEST(features_and_status)
 	wr(C(driver_feature), 4, 1u << 9);
 	wr(C(device_status), 1, 1 | 2 | 8);
 	ck_assert_uint_eq(rd(C(device_status), 1), 11);
-	ck_assert_uint_eq(vp.driver_features, (1ull << 32) | (1u << 9));
+	ck_assert_uint_eq(vp.model.driver_features, (1ull << 32) | (1u << 9));
 	/* Frozen after FEATURES_OK. */
 	wr(C(driver_feature), 4, 0);
-	ck_assert_uint_eq(vp.driver_features, (1ull << 32) | (1u << 9));
+	ck_assert_uint_eq(vp.model.driver_features, (1ull << 32) | (1u << 9));
 	wr(C(device_status), 1, 15);
 	ck_assert_int_eq(starts, 1);
 	wr(C(device_status), 1, 0);
 	ck_assert_int_eq(resets, 1);
 	ck_assert_uint_eq(rd(C(device_status), 1), 0);
-	ck_assert_uint_eq(vp.driver_features, 0);
+	ck_assert_uint_eq(vp.model.driver_features, 0);
 }
 END_TEST
 
