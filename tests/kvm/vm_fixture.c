@@ -82,14 +82,13 @@ bool fixture_kvm_missing(void)
 
 int fixture_run_suite(Suite *s)
 {
-	SRunner *sr;
-	int failed;
+	SRunner *sr = srunner_create(s);	/* frees s with it, run or not */
+	int ret = 77;
 
-	if (fixture_kvm_missing())
-		return 77;
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
+	if (!fixture_kvm_missing()) {
+		srunner_run_all(sr, CK_NORMAL);
+		ret = srunner_ntests_failed(sr) ? 1 : 0;
+	}
 	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ret;
 }
