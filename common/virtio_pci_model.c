@@ -93,7 +93,7 @@ static void queue_enable(struct virtio_pci_model *m,
 		q->enabled = true;
 		return;
 	}
-	/* Drivers do not read queue_enable back (Linux does not). */
+	/* Drivers do not read queue_enable back (Linux does not): say it so. */
 	virtio_pci_model_needs_reset(m);
 }
 
