@@ -201,6 +201,8 @@ int vm_create(struct vm *vm, uint64_t ram_mib, unsigned int ncpus)
 	if (!r)
 		r = vm_create_ram(vm, ram_mib << 20);
 	if (!r)
+		r = memslot_table_init(&vm->memslots, vm);
+	if (!r)
 		r = vm_create_evbase(vm);
 	return r;
 }
@@ -211,6 +213,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->evbase)
 		event_base_free(vm->evbase);
 	irq_routing_destroy(vm);
+	if (vm->memslots.limit)
+		memslot_table_destroy(&vm->memslots, vm);
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	if (vm->mem_fd >= 0)

@@ -15,6 +15,7 @@
 
 #include "vmm/iobus.h"
 #include "vmm/irq.h"
+#include "vmm/memslot.h"
 
 /* RAM above this guest-physical address moves above 4 GiB. */
 #define VM_PCI_HOLE_START	0xc0000000ull
@@ -42,6 +43,7 @@ struct vm {
 	uint64_t ram_size;
 	struct vm_ram_region regions[2];
 	unsigned int nregions;
+	struct memslot_table memslots;	/* device memory beyond RAM */
 	unsigned int ncpus;
 	struct vcpu *vcpus;
 	unsigned int phys_bits;		/* guest-physical address width */
