@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stddef.h>
 
+#include "protocol/devchan.h"
 #include "protocol/pvh.h"
 #include "protocol/vhost_user.h"
 #include "protocol/virtio.h"
