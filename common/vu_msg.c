@@ -77,13 +77,8 @@ void vu_msg_close_fds(struct vu_msg *m)
 
 int vu_msg_take_fd(struct vu_msg *m, size_t i)
 {
-	int fd;
-
-	if (i >= m->nfds || i >= VHOST_USER_MAX_FDS)
-		return -1;
-	fd = m->fds[i];
-	m->fds[i] = -1;
-	return fd;
+	return fds_take(m->fds, m->nfds < VHOST_USER_MAX_FDS ? m->nfds
+							     : VHOST_USER_MAX_FDS, i);
 }
 
 void vu_msg_make_reply(struct vu_msg *m, uint32_t size)
