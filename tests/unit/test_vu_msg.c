@@ -13,6 +13,7 @@
 #include "common/fdpass.h"
 #include "common/vu_msg.h"
 #include "tests/unit/test_fds.h"
+#include "tests/unit/test_run.h"
 
 
 static int devnull(void)
@@ -582,8 +583,6 @@ int main(void)
 {
 	Suite *s = suite_create("vu_msg");
 	TCase *tc = tcase_create("vu_msg");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_init);
 	tcase_add_test(tc, test_round_trip_mem_table);
@@ -606,9 +605,5 @@ int main(void)
 	tcase_add_test(tc, test_buf_parse_bad);
 	tcase_add_test(tc, test_check_size);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }
