@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "tests/kvm/vm_fixture.h"
+#include "tests/unit/test_run.h"
 #include "vmm/pci.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -82,14 +83,9 @@ bool fixture_kvm_missing(void)
 
 int fixture_run_suite(Suite *s)
 {
-	SRunner *sr;
-	int failed;
-
-	if (fixture_kvm_missing())
+	if (fixture_kvm_missing()) {
+		srunner_free(srunner_create(s));	/* frees s: no leak on a skip */
 		return 77;
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	}
+	return test_run_suite(s);
 }
