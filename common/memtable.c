@@ -73,6 +73,8 @@ int mem_region_map_fd(const struct vhost_user_mem_region *wire, int fd,
 	out->size = size;
 	out->uva = wire->userspace_addr;
 	out->host = (uint8_t *)base + delta;
+	out->fd = -1;
+	out->fd_offset = offset;
 	out->map_base = base;
 	out->map_len = map_len;
 	return 0;

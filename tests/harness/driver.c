@@ -40,6 +40,20 @@ int drv_init(struct drv *d)
 		      d->mem_fd, 0);
 	if (d->ram == MAP_FAILED)
 		return -errno;
+	for (unsigned int i = 0; i < 2; i++) {
+		struct mem_region r = {
+			.gpa = DRV_RAM_GPA + i * DRV_REGION_SPLIT,
+			.size = DRV_REGION_SPLIT,
+			.uva = (uint64_t)(uintptr_t)(d->ram + i * DRV_REGION_SPLIT),
+			.host = d->ram + i * DRV_REGION_SPLIT,
+			.fd = d->mem_fd,
+			.fd_offset = i * DRV_REGION_SPLIT,
+		};
+		int err = mem_table_add(&d->mem, &r);
+
+		if (err)
+			return err;
+	}
 	d->brk = DRV_RAM_GPA;
 	for (unsigned int q = 0; q < DRV_MAX_QUEUES; q++) {
 		d->vq[q].kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -77,24 +91,13 @@ uint64_t drv_alloc(struct drv *d, uint64_t size, uint64_t align)
 
 void *drv_host(struct drv *d, uint64_t gpa)
 {
-	return d->ram + (gpa - DRV_RAM_GPA);
+	/* The regions are one mapping: a buffer may run on across the split. */
+	return mem_gpa_to_host(&d->mem, gpa, 0);
 }
 
 static uint64_t drv_uva(struct drv *d, uint64_t gpa)
 {
 	return (uint64_t)(uintptr_t)drv_host(d, gpa);
-}
-
-/* The two regions guest RAM is handed over as. */
-static void drv_regions(struct drv *d, struct vu_fe_region r[2])
-{
-	for (unsigned int i = 0; i < 2; i++) {
-		r[i].gpa = DRV_RAM_GPA + i * DRV_REGION_SPLIT;
-		r[i].size = DRV_REGION_SPLIT;
-		r[i].uva = drv_uva(d, r[i].gpa);
-		r[i].mmap_offset = i * DRV_REGION_SPLIT;
-		r[i].fd = d->mem_fd;
-	}
 }
 
 static int drv_alloc_rings(struct drv *d, struct drv_vq *vq)
@@ -156,10 +159,9 @@ int drv_connect(struct drv *d, const char *sock, unsigned int nqueues)
 
 static int drv_set_memory(struct drv *d)
 {
-	struct vu_fe_region r[2];
+	const struct mem_region *r = d->mem.regions;
 	int err = 0;
 
-	drv_regions(d, r);
 	if (d->fe.max_mem_slots < 2)
 		return vu_fe_set_mem_table(&d->fe, r, 2);
 	for (unsigned int i = 0; i < 2 && !err; i++)

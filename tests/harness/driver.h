@@ -33,6 +33,7 @@ struct drv {
 	struct vu_frontend fe;
 	int mem_fd;
 	uint8_t *ram;
+	struct mem_table mem;	/* RAM as the two regions handed over */
 	uint64_t brk;		/* bump allocator over guest RAM, a gpa */
 	uint64_t features;	/* negotiated */
 	uint64_t capacity;	/* sectors, from GET_CONFIG */
@@ -43,7 +44,7 @@ struct drv {
 int drv_init(struct drv *d);
 void drv_destroy(struct drv *d);
 
-/* Guest memory: allocate (never freed), translate. */
+/* Guest memory: allocate (never freed), translate (NULL outside RAM). */
 uint64_t drv_alloc(struct drv *d, uint64_t size, uint64_t align);
 void *drv_host(struct drv *d, uint64_t gpa);
 
