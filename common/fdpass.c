@@ -32,6 +32,17 @@ void fds_close(int *fds, size_t n)
 	}
 }
 
+int fds_take(int *fds, size_t n, size_t i)
+{
+	int fd;
+
+	if (i >= n)
+		return -1;
+	fd = fds[i];
+	fds[i] = -1;
+	return fd;
+}
+
 int fd_sendv(int sock, const struct iovec *iov, int iovcnt,
 	     const int *fds, size_t nfds)
 {
@@ -173,6 +184,45 @@ int fd_recv(int sock, void *buf, size_t len, int *fds, size_t max_fds,
 		*nfds = 0;
 	}
 	return err;
+}
+
+int fd_recv_packet(int sock, const struct iovec *iov, int iovcnt, size_t *len,
+		   int *fds, size_t max_fds, size_t *nfds)
+{
+	union fdpass_cmsg_buf cbuf;
+	struct msghdr msg;
+	int err = 0;
+	ssize_t n;
+
+	*nfds = 0;
+	*len = 0;
+	if (iovcnt < 0 || iovcnt > FDPASS_MAX_IOV || (max_fds && !fds))
+		return -EINVAL;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = (struct iovec *)iov;
+	msg.msg_iovlen = (size_t)iovcnt;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+
+	/* Fds that did arrive are ours to close, whatever else went wrong. */
+	if (!collect_fds(&msg, fds, max_fds, nfds) ||
+	    (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
+		err = -EMSGSIZE;
+	else if (n == 0)
+		err = -ECONNRESET;
+	if (err) {
+		fds_close(fds, *nfds);
+		*nfds = 0;
+		return err;
+	}
+	*len = (size_t)n;
+	return 0;
 }
 
 int read_full(int fd, void *buf, size_t len)

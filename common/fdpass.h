@@ -33,8 +33,23 @@ int fd_sendv(int sock, const struct iovec *iov, int iovcnt,
  */
 int fd_recv(int sock, void *buf, size_t len, int *fds, size_t max_fds, size_t *nfds);
 
+/*
+ * Receives one packet from a SOCK_SEQPACKET (or datagram) socket with a
+ * single recvmsg, scattering it into iov[0..iovcnt) (iovcnt <=
+ * FDPASS_MAX_IOV): its length in *len, its fds in fds[] (capacity max_fds,
+ * count in *nfds). Returns 0; -ECONNRESET on EOF (a zero-length read);
+ * -EMSGSIZE if the packet was longer than iov (the rest is gone), more fds
+ * arrived than fit, or the kernel truncated control data; or -errno. On any
+ * error every fd received is closed and *nfds is 0.
+ */
+int fd_recv_packet(int sock, const struct iovec *iov, int iovcnt, size_t *len,
+		   int *fds, size_t max_fds, size_t *nfds);
+
 /* Closes fds[0..n) that are >= 0 and sets them to -1. */
 void fds_close(int *fds, size_t n);
+
+/* Takes fds[i] out of fds[0..n) (sets it to -1) and returns it; -1 if i >= n. */
+int fds_take(int *fds, size_t n, size_t i);
 
 /* Plain full-length read/write on any fd, retrying EINTR: 0 or -errno (-EPIPE on EOF). */
 int read_full(int fd, void *buf, size_t len);

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/memtable.h"
+#include "common/range.h"
 
 static_assert(sizeof(size_t) == sizeof(uint64_t),
 	      "region sizes and iov_len are used interchangeably: 64-bit hosts only");
@@ -25,12 +26,6 @@ static_assert(sizeof(size_t) == sizeof(uint64_t),
 void mem_table_init(struct mem_table *t)
 {
 	memset(t, 0, sizeof(*t));
-}
-
-/* Do [a, a + alen) and [b, b + blen) meet? Neither end may overflow. */
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
 }
 
 int mem_region_map_fd(const struct vhost_user_mem_region *wire, int fd,
@@ -78,6 +73,8 @@ int mem_region_map_fd(const struct vhost_user_mem_region *wire, int fd,
 	out->size = size;
 	out->uva = wire->userspace_addr;
 	out->host = (uint8_t *)base + delta;
+	out->fd = -1;
+	out->fd_offset = offset;
 	out->map_base = base;
 	out->map_len = map_len;
 	return 0;
@@ -108,8 +105,8 @@ int mem_table_add(struct mem_table *t, const struct mem_region *r)
 	for (i = 0; i < t->nregions; i++) {
 		const struct mem_region *o = &t->regions[i];
 
-		if (ranges_overlap(r->gpa, r->size, o->gpa, o->size) ||
-		    ranges_overlap(r->uva, r->size, o->uva, o->size)) {
+		if (range_overlaps(r->gpa, r->size, o->gpa, o->size) ||
+		    range_overlaps(r->uva, r->size, o->uva, o->size)) {
 			pr_err("memory region gpa %#llx uva %#llx size %#llx overlaps another\n",
 			       (unsigned long long)r->gpa, (unsigned long long)r->uva,
 			       (unsigned long long)r->size);
@@ -155,7 +152,7 @@ static const struct mem_region *find_gpa(const struct mem_table *t, uint64_t gpa
 	for (i = 0; i < t->nregions; i++) {
 		const struct mem_region *r = &t->regions[i];
 
-		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+		if (range_contains(r->gpa, r->size, gpa, 0))
 			return r;
 	}
 	return NULL;
@@ -164,14 +161,10 @@ static const struct mem_region *find_gpa(const struct mem_table *t, uint64_t gpa
 void *mem_gpa_to_host(const struct mem_table *t, uint64_t gpa, uint64_t len)
 {
 	const struct mem_region *r = find_gpa(t, gpa);
-	uint64_t off;
 
-	if (!r)
+	if (!r || !range_contains(r->gpa, r->size, gpa, len))
 		return NULL;
-	off = gpa - r->gpa;
-	if (len > r->size - off)
-		return NULL;
-	return r->host + off;
+	return r->host + (gpa - r->gpa);
 }
 
 void *mem_uva_to_host(const struct mem_table *t, uint64_t uva, uint64_t len)
@@ -180,10 +173,9 @@ void *mem_uva_to_host(const struct mem_table *t, uint64_t uva, uint64_t len)
 
 	for (i = 0; i < t->nregions; i++) {
 		const struct mem_region *r = &t->regions[i];
-		uint64_t off = uva - r->uva;
 
-		if (uva >= r->uva && off < r->size && len <= r->size - off)
-			return r->host + off;
+		if (range_contains(r->uva, r->size, uva, len))
+			return r->host + (uva - r->uva);
 	}
 	return NULL;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A guest memory table: the regions of a front-end's RAM that a back-end can
- * reach, and translation of guest-physical (descriptor) and front-end user
- * (ring) addresses to local pointers. Every check is overflow-safe: a range
- * is accepted only if it lies wholly inside the table.
+ * A guest memory table: the regions of a guest's RAM, and translation of
+ * guest-physical (descriptor) and front-end user (ring) addresses to local
+ * pointers. A back-end keeps the regions a front-end handed over; a
+ * front-end (the vmm, the test harness) keeps its own RAM in one, and hands
+ * its regions over as they are. Every check is overflow-safe: a range is
+ * accepted only if it lies wholly inside the table.
  *
  * The table does not care how a region got its local mapping: a back-end on
  * a host mmaps the memfd it received (mem_region_map_fd), a back-end in a
@@ -26,6 +28,9 @@ struct mem_region {
 	uint64_t size;		/* memory_size, > 0 */
 	uint64_t uva;		/* the front-end's userspace_addr */
 	uint8_t *host;		/* local address of gpa */
+	/* The file behind it, as a front-end hands it over: lent, -1 if unknown. */
+	int fd;
+	uint64_t fd_offset;	/* mmap_offset: where gpa lies in fd */
 	/* What to munmap when the region goes; map_len 0: not ours to unmap. */
 	void *map_base;
 	size_t map_len;
@@ -41,8 +46,8 @@ void mem_table_init(struct mem_table *t);
 /*
  * mmaps [mmap_offset, mmap_offset + memory_size) of fd, shared, read-write.
  * Rejects size 0, offset + size overflow, and a range past the end of the
- * file (which would SIGBUS on access). Fills *out; does not close fd (the
- * mapping keeps its own reference). 0 or -errno.
+ * file (which would SIGBUS on access). Fills *out (fd -1: the mapping keeps
+ * its own reference, fd is not kept or closed). 0 or -errno.
  */
 int mem_region_map_fd(const struct vhost_user_mem_region *wire, int fd,
 		      struct mem_region *out);

@@ -22,16 +22,21 @@
  */
 #define VQ_MAX_INDIRECT		VIRTQ_MAX_SIZE
 
+bool vring_layout_valid(uint16_t num, const void *desc, const void *avail,
+			const void *used)
+{
+	return num && num <= VIRTQ_MAX_SIZE && !(num & (num - 1)) &&
+	       desc && avail && used &&
+	       !((uintptr_t)desc % VRING_DESC_ALIGN) &&
+	       !((uintptr_t)avail % VRING_AVAIL_ALIGN) &&
+	       !((uintptr_t)used % VRING_USED_ALIGN);
+}
+
 int vq_init(struct vq *vq, const struct mem_table *mem, uint16_t num,
 	    struct vring_desc *desc, struct vring_avail *avail,
 	    struct vring_used *used, uint16_t base, bool event_idx)
 {
-	if (num == 0 || num > VIRTQ_MAX_SIZE || (num & (num - 1)))
-		return -EINVAL;
-	if (!mem || !desc || !avail || !used ||
-	    (uintptr_t)desc % VRING_DESC_ALIGN ||
-	    (uintptr_t)avail % VRING_AVAIL_ALIGN ||
-	    (uintptr_t)used % VRING_USED_ALIGN)
+	if (!mem || !vring_layout_valid(num, desc, avail, used))
 		return -EINVAL;
 
 	memset(vq, 0, sizeof(*vq));
@@ -217,16 +222,14 @@ bool vq_should_notify(struct vq *vq)
 	if (!valid)
 		return true;
 
-	event = READ_ONCE(vq->avail->ring[vq->num]);	/* used_event */
+	event = READ_ONCE(*vring_used_event(vq->avail, vq->num));
 	return vring_need_event(event, vq->used_idx, old);
 }
 
 bool vq_enable_notify(struct vq *vq)
 {
-	uint16_t *avail_event = (uint16_t *)&vq->used->ring[vq->num];
-
 	if (vq->event_idx)
-		WRITE_ONCE(*avail_event, vq->last_avail_idx);
+		WRITE_ONCE(*vring_avail_event(vq->used, vq->num), vq->last_avail_idx);
 	else
 		WRITE_ONCE(vq->used->flags, 0);
 	/*

@@ -48,6 +48,24 @@ struct vq {
 };
 
 /*
+ * The split-ring geometry both sides require: num a power of two in
+ * 1..VIRTQ_MAX_SIZE, each part present and aligned as the layout says.
+ */
+bool vring_layout_valid(uint16_t num, const void *desc, const void *avail,
+			const void *used);
+
+/* EVENT_IDX fields: used_event ends the avail ring, avail_event the used one. */
+static inline uint16_t *vring_used_event(struct vring_avail *avail, uint16_t num)
+{
+	return &avail->ring[num];
+}
+
+static inline uint16_t *vring_avail_event(struct vring_used *used, uint16_t num)
+{
+	return (uint16_t *)&used->ring[num];
+}
+
+/*
  * Checks the ring geometry (num a power of two in 1..32768, rings aligned)
  * and binds the rings. base is the initial last_avail_idx (SET_VRING_BASE);
  * used_idx starts from the used ring's current idx. 0 or -EINVAL.

@@ -249,15 +249,15 @@ int vu_fe_get_config(struct vu_frontend *fe, uint32_t offset, void *buf,
 }
 
 static void vu_fe_wire_region(struct vhost_user_mem_region *w,
-			      const struct vu_fe_region *r)
+			      const struct mem_region *r)
 {
 	w->guest_phys_addr = r->gpa;
 	w->memory_size = r->size;
 	w->userspace_addr = r->uva;
-	w->mmap_offset = r->mmap_offset;
+	w->mmap_offset = r->fd_offset;
 }
 
-int vu_fe_set_mem_table(struct vu_frontend *fe, const struct vu_fe_region *r,
+int vu_fe_set_mem_table(struct vu_frontend *fe, const struct mem_region *r,
 			unsigned int n)
 {
 	struct vu_msg m;
@@ -277,7 +277,7 @@ int vu_fe_set_mem_table(struct vu_frontend *fe, const struct vu_fe_region *r,
 }
 
 static int vu_fe_mem_reg(struct vu_frontend *fe, uint32_t request,
-			 const struct vu_fe_region *r, bool with_fd)
+			 const struct mem_region *r, bool with_fd)
 {
 	struct vu_msg m;
 
@@ -291,12 +291,12 @@ static int vu_fe_mem_reg(struct vu_frontend *fe, uint32_t request,
 	return vu_fe_request(fe, &m, false, 0);
 }
 
-int vu_fe_add_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r)
+int vu_fe_add_mem_reg(struct vu_frontend *fe, const struct mem_region *r)
 {
 	return vu_fe_mem_reg(fe, VHOST_USER_ADD_MEM_REG, r, true);
 }
 
-int vu_fe_rem_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r)
+int vu_fe_rem_mem_reg(struct vu_frontend *fe, const struct mem_region *r)
 {
 	return vu_fe_mem_reg(fe, VHOST_USER_REM_MEM_REG, r, false);
 }

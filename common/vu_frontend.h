@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/memtable.h"
 #include "common/vu_msg.h"
 
 struct vu_frontend {
@@ -21,14 +22,6 @@ struct vu_frontend {
 	uint64_t protocol_features;	/* negotiated */
 	uint32_t queue_num;		/* GET_QUEUE_NUM, 1 without MQ */
 	uint64_t max_mem_slots;		/* GET_MAX_MEM_SLOTS, 0 without the feature */
-};
-
-struct vu_fe_region {
-	uint64_t gpa;
-	uint64_t size;
-	uint64_t uva;
-	uint64_t mmap_offset;
-	int fd;				/* lent, not taken */
 };
 
 /* Connects to a UNIX socket path; 0 or -errno. */
@@ -48,11 +41,14 @@ int vu_fe_set_features(struct vu_frontend *fe, uint64_t features);
 int vu_fe_get_config(struct vu_frontend *fe, uint32_t offset, void *buf,
 		     uint32_t size);
 
-/* SET_MEM_TABLE with n <= 8 regions, or ADD_MEM_REG / REM_MEM_REG. */
-int vu_fe_set_mem_table(struct vu_frontend *fe, const struct vu_fe_region *r,
+/*
+ * SET_MEM_TABLE with n <= 8 regions, or ADD_MEM_REG / REM_MEM_REG: each
+ * region's gpa, size, uva and fd_offset, with its fd (lent).
+ */
+int vu_fe_set_mem_table(struct vu_frontend *fe, const struct mem_region *r,
 			unsigned int n);
-int vu_fe_add_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r);
-int vu_fe_rem_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r);
+int vu_fe_add_mem_reg(struct vu_frontend *fe, const struct mem_region *r);
+int vu_fe_rem_mem_reg(struct vu_frontend *fe, const struct mem_region *r);
 
 /* SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR (user addresses). */
 int vu_fe_set_vring(struct vu_frontend *fe, uint32_t index, uint16_t num,

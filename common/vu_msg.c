@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* One vhost-user message with its fds: receive, validate framing, send. */
+/* One vhost-user message with its fds: parse, serialize, receive, send. */
 #include <errno.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #include "common/fdpass.h"
+#include "common/log.h"
 #include "common/vu_msg.h"
 
 static_assert(VHOST_USER_MAX_FDS <= FDPASS_MAX_FDS, "fd limits");
@@ -24,6 +24,35 @@ static bool vu_hdr_valid(const struct vhost_user_hdr *hdr)
 {
 	return (hdr->flags & VHOST_USER_VERSION_MASK) == VHOST_USER_VERSION &&
 	       hdr->size <= VHOST_USER_PAYLOAD_MAX;
+}
+
+int vu_msg_parse(struct vu_msg *m, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	vu_msg_init(m, VHOST_USER_NONE);
+	if (len < sizeof(m->hdr))
+		return -EPROTO;
+	memcpy(&m->hdr, p, sizeof(m->hdr));
+	if (!vu_hdr_valid(&m->hdr) || len - sizeof(m->hdr) != m->hdr.size)
+		return -EPROTO;
+	memcpy(&m->payload, p + sizeof(m->hdr), m->hdr.size);
+	if (m->hdr.flags & VHOST_USER_REPLY_MASK)
+		return 0;
+	return vu_msg_check_size(m);
+}
+
+ssize_t vu_msg_serialize(const struct vu_msg *m, void *buf, size_t cap)
+{
+	uint8_t *p = buf;
+
+	if (m->hdr.size > VHOST_USER_PAYLOAD_MAX)
+		return -EINVAL;
+	if (cap < sizeof(m->hdr) + m->hdr.size)
+		return -ENOBUFS;
+	memcpy(p, &m->hdr, sizeof(m->hdr));
+	memcpy(p + sizeof(m->hdr), &m->payload, m->hdr.size);
+	return (ssize_t)(sizeof(m->hdr) + m->hdr.size);
 }
 
 int vu_msg_recv(int sock, struct vu_msg *m)
@@ -58,15 +87,14 @@ fail:
 
 int vu_msg_send(int sock, const struct vu_msg *m)
 {
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)&m->hdr, .iov_len = sizeof(m->hdr) },
-		{ .iov_base = (void *)&m->payload, .iov_len = m->hdr.size },
-	};
+	uint8_t buf[VU_MSG_MAX_LEN];
+	ssize_t len = vu_msg_serialize(m, buf, sizeof(buf));
 
-	if (m->hdr.size > VHOST_USER_PAYLOAD_MAX ||
-	    m->nfds > VHOST_USER_MAX_FDS)
+	if (len < 0)
+		return (int)len;
+	if (m->nfds > VHOST_USER_MAX_FDS)
 		return -EINVAL;
-	return fd_sendv(sock, iov, 2, m->fds, m->nfds);
+	return fd_send(sock, buf, (size_t)len, m->fds, m->nfds);
 }
 
 void vu_msg_close_fds(struct vu_msg *m)
@@ -77,13 +105,8 @@ void vu_msg_close_fds(struct vu_msg *m)
 
 int vu_msg_take_fd(struct vu_msg *m, size_t i)
 {
-	int fd;
-
-	if (i >= m->nfds || i >= VHOST_USER_MAX_FDS)
-		return -1;
-	fd = m->fds[i];
-	m->fds[i] = -1;
-	return fd;
+	return fds_take(m->fds, m->nfds < VHOST_USER_MAX_FDS ? m->nfds
+							     : VHOST_USER_MAX_FDS, i);
 }
 
 void vu_msg_make_reply(struct vu_msg *m, uint32_t size)
@@ -218,4 +241,22 @@ bool vu_request_payload_size(uint32_t request, size_t *size, bool *exact)
 	*size = rule->size;
 	*exact = !rule->min;
 	return true;
+}
+
+int vu_msg_check_size(const struct vu_msg *m)
+{
+	const char *name = vu_request_name(m->hdr.request);
+	size_t size;
+	bool exact;
+
+	if (!vu_request_payload_size(m->hdr.request, &size, &exact)) {
+		pr_err("request %u (%s): no payload size known", m->hdr.request, name);
+		return -EPROTO;
+	}
+	if ((exact && m->hdr.size != size) || m->hdr.size < size) {
+		pr_err("%s: payload of %u bytes, want %s%zu", name, m->hdr.size,
+		       exact ? "" : "at least ", size);
+		return -EPROTO;
+	}
+	return 0;
 }

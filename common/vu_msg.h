@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* One vhost-user message with its fds: receive, validate framing, send. */
+/*
+ * One vhost-user message with its fds: parse and serialize it as bytes (for
+ * a transport that carries messages as buffers), or receive and send it on
+ * a socket (fds via SCM_RIGHTS).
+ */
 #ifndef COMMON_VU_MSG_H
 #define COMMON_VU_MSG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "protocol/vhost_user.h"
 
@@ -16,8 +21,27 @@ struct vu_msg {
 	size_t nfds;
 };
 
+/* Bytes of the largest message: the header and the largest payload. */
+#define VU_MSG_MAX_LEN	(sizeof(struct vhost_user_hdr) + VHOST_USER_PAYLOAD_MAX)
+
 /* Empty message for request, no fds (all -1). */
 void vu_msg_init(struct vu_msg *m, uint32_t request);
+
+/*
+ * Parses one whole message from buf[0..len): no fds (nfds 0, all -1).
+ * Returns 0 or -EPROTO when len is shorter than a header, the header is
+ * malformed (bad version, size > VHOST_USER_PAYLOAD_MAX), len is not exactly
+ * header + hdr.size (truncated or trailing bytes), or a request (REPLY flag
+ * clear) is unknown or its payload size is not what vu_msg_check_size wants.
+ */
+int vu_msg_parse(struct vu_msg *m, const void *buf, size_t len);
+
+/*
+ * Writes header + hdr.size payload bytes to buf (cap bytes); fds are the
+ * transport's business. Returns the length, -EINVAL if hdr.size exceeds
+ * VHOST_USER_PAYLOAD_MAX, or -ENOBUFS if cap is too small.
+ */
+ssize_t vu_msg_serialize(const struct vu_msg *m, void *buf, size_t cap);
 
 /*
  * Reads one message: the header (with any fds), then hdr.size payload bytes.
@@ -29,7 +53,10 @@ void vu_msg_init(struct vu_msg *m, uint32_t request);
  */
 int vu_msg_recv(int sock, struct vu_msg *m);
 
-/* Writes header + hdr.size payload bytes with m->fds. 0 or -errno. */
+/*
+ * Writes the message (vu_msg_serialize) with m->fds. 0, -EINVAL for a bad
+ * size or too many fds, or -errno.
+ */
 int vu_msg_send(int sock, const struct vu_msg *m);
 
 /* Closes the message's fds that the handler did not take (set to -1). */
@@ -54,5 +81,11 @@ const char *vu_request_name(uint32_t request);
  * SET_MEM_TABLE and GET/SET_CONFIG are variable (exact = false, size = min).
  */
 bool vu_request_payload_size(uint32_t request, size_t *size, bool *exact);
+
+/*
+ * Does request m carry the payload size vu_request_payload_size wants?
+ * 0, or -EPROTO (logged) for a wrong size or an unknown request.
+ */
+int vu_msg_check_size(const struct vu_msg *m);
 
 #endif /* COMMON_VU_MSG_H */

@@ -397,8 +397,6 @@ static int vu_check_msg(struct vu_backend *vb, const struct vu_msg *m,
 			const struct vu_request_rule *rule)
 {
 	const char *name = vu_request_name(m->hdr.request);
-	size_t size;
-	bool exact;
 
 	if (rule->protocol_feature >= 0 &&
 	    !vu_has_protocol(vb, (unsigned int)rule->protocol_feature)) {
@@ -406,12 +404,8 @@ static int vu_check_msg(struct vu_backend *vb, const struct vu_msg *m,
 		       rule->protocol_feature);
 		return -EPROTO;
 	}
-	if (!vu_request_payload_size(m->hdr.request, &size, &exact) ||
-	    (exact && m->hdr.size != size) || m->hdr.size < size) {
-		pr_err("%s: payload of %u bytes, want %s%zu", name, m->hdr.size,
-		       exact ? "" : "at least ", size);
+	if (vu_msg_check_size(m))
 		return -EPROTO;
-	}
 	if ((rule->fds == VU_FDS_NONE && m->nfds != 0) ||
 	    (rule->fds == VU_FDS_ONE && m->nfds != 1) ||
 	    (rule->fds == VU_FDS_OPTIONAL && m->nfds > 1)) {

@@ -100,8 +100,8 @@ unsigned int boot_e820(struct vm *vm, struct boot_e820 *map)
 				       E820_RAM };
 	map[n++] = (struct boot_e820){ BOOT_EBDA_START, BOOT_BIOS_END - BOOT_EBDA_START,
 				       E820_RESERVED };
-	for (unsigned int i = 0; i < vm->nregions && n < BOOT_E820_MAX; i++) {
-		uint64_t start = vm->regions[i].gpa, size = vm->regions[i].size;
+	for (unsigned int i = 0; i < vm->mem.nregions && n < BOOT_E820_MAX; i++) {
+		uint64_t start = vm->mem.regions[i].gpa, size = vm->mem.regions[i].size;
 
 		if (start < BOOT_BIOS_END) {
 			size -= BOOT_BIOS_END - start;
@@ -128,7 +128,7 @@ int boot_cmdline(struct vm *vm, const struct boot_params_in *in, uint64_t max_le
 }
 
 /* Highest page-aligned gpa in region r for size bytes within [lo, hi); 0: none. */
-static uint64_t initrd_fit(const struct vm_ram_region *r, uint64_t size,
+static uint64_t initrd_fit(const struct mem_region *r, uint64_t size,
 			   uint64_t lo, uint64_t hi)
 {
 	uint64_t top = r->gpa + r->size < hi ? r->gpa + r->size : hi;
@@ -150,8 +150,8 @@ int boot_initrd(struct vm *vm, const char *path, uint64_t lo, uint64_t hi,
 	if (r)
 		return r;
 	/* Regions are in address order: below 4 GiB first. */
-	for (unsigned int i = 0; i < vm->nregions && !at; i++)
-		at = initrd_fit(&vm->regions[i], f.size, lo, hi);
+	for (unsigned int i = 0; i < vm->mem.nregions && !at; i++)
+		at = initrd_fit(&vm->mem.regions[i], f.size, lo, hi);
 	if (!at) {
 		pr_err("initrd %s (%zu bytes) does not fit in guest RAM between %#llx and %#llx",
 		       path, f.size, (unsigned long long)lo, (unsigned long long)hi);

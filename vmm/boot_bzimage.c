@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/range.h"
 #include "vmm/boot.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -182,9 +183,9 @@ static int bz_parse(const struct boot_file *f, struct bz_image *bz)
 /* [gpa, gpa + len) in RAM below the PCI hole, which the identity map covers? */
 static bool bz_in_low_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	const struct vm_ram_region *r = &vm->regions[0];
+	const struct mem_region *r = &vm->mem.regions[0];
 
-	return gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len;
+	return range_contains(r->gpa, r->size, gpa, len);
 }
 
 /*
@@ -210,7 +211,7 @@ static int bz_load(struct vm *vm, const struct boot_file *f, struct bz_image *bz
 	if (!bz_in_low_ram(vm, bz->load, bz->pm_size) || !bz_in_low_ram(vm, run, h->init_size)) {
 		pr_err("%s: the kernel needs %#x bytes of guest RAM at %#llx to start, beyond the %llu MiB below the PCI hole",
 		       f->path, h->init_size, (unsigned long long)run,
-		       (unsigned long long)(vm->regions[0].size >> 20));
+		       (unsigned long long)(vm->mem.regions[0].size >> 20));
 		return -ENOSPC;
 	}
 	if (boot_file_copy(f, bz->setup_size, bz->pm_size,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/range.h"
 #include "vmm/iobus.h"
 
 void io_bus_init(struct io_bus *bus, const char *name)
@@ -19,11 +20,6 @@ void io_bus_destroy(struct io_bus *bus)
 	bus->ranges = NULL;
 	bus->nranges = bus->cap = 0;
 	pthread_rwlock_destroy(&bus->lock);
-}
-
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
 }
 
 /* Index of the first range whose base is >= base. */
@@ -47,7 +43,7 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 		return -EINVAL;
 	pthread_rwlock_wrlock(&bus->lock);
 	for (i = 0; i < bus->nranges; i++)
-		if (ranges_overlap(base, len, bus->ranges[i].base, bus->ranges[i].len)) {
+		if (range_overlaps(base, len, bus->ranges[i].base, bus->ranges[i].len)) {
 			r = -EEXIST;
 			goto out;
 		}
@@ -103,8 +99,8 @@ bool io_bus_dispatch(struct io_bus *bus, uint64_t addr, uint8_t *data,
 		else
 			hi = mid;
 	}
-	if (lo && addr - bus->ranges[lo - 1].base < bus->ranges[lo - 1].len &&
-	    len <= bus->ranges[lo - 1].len - (addr - bus->ranges[lo - 1].base))
+	if (lo && range_contains(bus->ranges[lo - 1].base, bus->ranges[lo - 1].len,
+				 addr, len))
 		r = &bus->ranges[lo - 1];
 	if (r)
 		r->fn(r->opaque, addr - r->base, data, len, is_write);

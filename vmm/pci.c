@@ -318,9 +318,9 @@ static void windows_init(struct pci_bus *bus, struct vm *vm)
 {
 	uint64_t top = VM_4G, limit = 1ull << vm->phys_bits;
 
-	for (unsigned int i = 0; i < vm->nregions; i++)
-		if (vm->regions[i].gpa + vm->regions[i].size > top)
-			top = vm->regions[i].gpa + vm->regions[i].size;
+	for (unsigned int i = 0; i < vm->mem.nregions; i++)
+		if (vm->mem.regions[i].gpa + vm->mem.regions[i].size > top)
+			top = vm->mem.regions[i].gpa + vm->mem.regions[i].size;
 	bus->mmio32 = (struct pci_window){ VM_PCI_HOLE_START,
 					   MMIO32_END - VM_PCI_HOLE_START,
 					   VM_PCI_HOLE_START };

@@ -219,23 +219,11 @@ static uint64_t host_addr(struct vhost_user_blk *blk, uint64_t gpa, uint64_t len
 
 static int send_mem_table(struct vhost_user_blk *blk)
 {
-	struct vu_fe_region r[VHOST_USER_MEM_REGIONS_MAX];
-	unsigned int n = 0;
+	const struct mem_table *mem = &blk->vm->mem;
 
-	for (unsigned int i = 0; i < blk->vm->nregions; i++) {
-		const struct vm_ram_region *m = &blk->vm->regions[i];
-
-		if (n == VHOST_USER_MEM_REGIONS_MAX)
-			return -E2BIG;
-		r[n++] = (struct vu_fe_region){
-			.gpa = m->gpa,
-			.size = m->size,
-			.uva = (uint64_t)(uintptr_t)m->host,
-			.mmap_offset = m->fd_offset,
-			.fd = m->fd,
-		};
-	}
-	return vu_fe_set_mem_table(&blk->fe, r, n);
+	if (mem->nregions > VHOST_USER_MEM_REGIONS_MAX)
+		return -E2BIG;
+	return vu_fe_set_mem_table(&blk->fe, mem->regions, mem->nregions);
 }
 
 /*

@@ -75,16 +75,20 @@ static int vm_create_irqchip(struct vm *vm)
 static int vm_add_region(struct vm *vm, uint64_t gpa, uint64_t size,
 			 uint64_t offset)
 {
-	struct vm_ram_region *r = &vm->regions[vm->nregions];
 	struct kvm_userspace_memory_region slot = {
-		.slot = vm->nregions,
+		.slot = vm->mem.nregions,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uintptr_t)(vm->ram + offset),
 	};
+	struct mem_region r = {
+		.gpa = gpa, .size = size, .uva = slot.userspace_addr,
+		.host = vm->ram + offset, .fd = vm->mem_fd, .fd_offset = offset,
+	};
+	int err = mem_table_add(&vm->mem, &r);
 
-	*r = (struct vm_ram_region){ gpa, size, vm->ram + offset, vm->mem_fd, offset };
-	vm->nregions++;
+	if (err)
+		return err;
 	return vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot,
 			"KVM_SET_USER_MEMORY_REGION");
 }
@@ -231,13 +235,7 @@ void vm_destroy(struct vm *vm)
 
 void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	for (unsigned int i = 0; i < vm->nregions; i++) {
-		const struct vm_ram_region *r = &vm->regions[i];
-
-		if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
-			return r->host + (gpa - r->gpa);
-	}
-	return NULL;
+	return mem_gpa_to_host(&vm->mem, gpa, len);
 }
 
 void vm_request_exit(struct vm *vm, int status)

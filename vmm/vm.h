@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/memtable.h"
 #include "vmm/iobus.h"
 #include "vmm/irq.h"
 #include "vmm/memslot.h"
@@ -21,14 +22,6 @@
 #define VM_PCI_HOLE_START	0xc0000000ull
 #define VM_4G			0x100000000ull
 #define VM_MAX_CPUS		64
-
-struct vm_ram_region {
-	uint64_t gpa;
-	uint64_t size;
-	uint8_t *host;
-	int fd;				/* the memfd (vm->mem_fd), not owned */
-	uint64_t fd_offset;		/* offset in the memfd */
-};
 
 struct vcpu;
 struct pci_bus;
@@ -41,8 +34,8 @@ struct vm {
 	int mem_fd;
 	uint8_t *ram;			/* the whole memfd, mapped */
 	uint64_t ram_size;
-	struct vm_ram_region regions[2];
-	unsigned int nregions;
+	/* RAM's regions in address order: uva is host, fd is mem_fd. */
+	struct mem_table mem;
 	struct memslot_table memslots;	/* device memory beyond RAM */
 	unsigned int ncpus;
 	struct vcpu *vcpus;

@@ -40,6 +40,20 @@ int drv_init(struct drv *d)
 		      d->mem_fd, 0);
 	if (d->ram == MAP_FAILED)
 		return -errno;
+	for (unsigned int i = 0; i < 2; i++) {
+		struct mem_region r = {
+			.gpa = DRV_RAM_GPA + i * DRV_REGION_SPLIT,
+			.size = DRV_REGION_SPLIT,
+			.uva = (uint64_t)(uintptr_t)(d->ram + i * DRV_REGION_SPLIT),
+			.host = d->ram + i * DRV_REGION_SPLIT,
+			.fd = d->mem_fd,
+			.fd_offset = i * DRV_REGION_SPLIT,
+		};
+		int err = mem_table_add(&d->mem, &r);
+
+		if (err)
+			return err;
+	}
 	d->brk = DRV_RAM_GPA;
 	for (unsigned int q = 0; q < DRV_MAX_QUEUES; q++) {
 		d->vq[q].kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -56,6 +70,7 @@ void drv_destroy(struct drv *d)
 	for (unsigned int q = 0; q < DRV_MAX_QUEUES; q++) {
 		close(d->vq[q].kick_fd);
 		close(d->vq[q].call_fd);
+		vring_drv_destroy(&d->vq[q].ring);
 	}
 	if (d->ram && d->ram != MAP_FAILED)
 		munmap(d->ram, DRV_RAM_SIZE);
@@ -76,7 +91,8 @@ uint64_t drv_alloc(struct drv *d, uint64_t size, uint64_t align)
 
 void *drv_host(struct drv *d, uint64_t gpa)
 {
-	return d->ram + (gpa - DRV_RAM_GPA);
+	/* The regions are one mapping: a buffer may run on across the split. */
+	return mem_gpa_to_host(&d->mem, gpa, 0);
 }
 
 static uint64_t drv_uva(struct drv *d, uint64_t gpa)
@@ -84,32 +100,18 @@ static uint64_t drv_uva(struct drv *d, uint64_t gpa)
 	return (uint64_t)(uintptr_t)drv_host(d, gpa);
 }
 
-/* The two regions guest RAM is handed over as. */
-static void drv_regions(struct drv *d, struct vu_fe_region r[2])
-{
-	for (unsigned int i = 0; i < 2; i++) {
-		r[i].gpa = DRV_RAM_GPA + i * DRV_REGION_SPLIT;
-		r[i].size = DRV_REGION_SPLIT;
-		r[i].uva = drv_uva(d, r[i].gpa);
-		r[i].mmap_offset = i * DRV_REGION_SPLIT;
-		r[i].fd = d->mem_fd;
-	}
-}
-
 static int drv_alloc_rings(struct drv *d, struct drv_vq *vq)
 {
-	if (vq->desc)
+	if (vq->ring.desc)
 		return 0;
-	vq->num = DRV_QUEUE_SIZE;
-	vq->desc_gpa = drv_alloc(d, VRING_DESC_SIZE(vq->num), 4096);
-	vq->avail_gpa = drv_alloc(d, VRING_AVAIL_SIZE(vq->num), 2);
-	vq->used_gpa = drv_alloc(d, VRING_USED_SIZE(vq->num), 4096);
+	vq->desc_gpa = drv_alloc(d, VRING_DESC_SIZE(DRV_QUEUE_SIZE), 4096);
+	vq->avail_gpa = drv_alloc(d, VRING_AVAIL_SIZE(DRV_QUEUE_SIZE), 2);
+	vq->used_gpa = drv_alloc(d, VRING_USED_SIZE(DRV_QUEUE_SIZE), 4096);
 	if (!vq->desc_gpa || !vq->avail_gpa || !vq->used_gpa)
 		return -ENOMEM;
-	vq->desc = drv_host(d, vq->desc_gpa);
-	vq->avail = drv_host(d, vq->avail_gpa);
-	vq->used = drv_host(d, vq->used_gpa);
-	return 0;
+	return vring_drv_init(&vq->ring, DRV_QUEUE_SIZE, drv_host(d, vq->desc_gpa),
+			      drv_host(d, vq->avail_gpa), drv_host(d, vq->used_gpa),
+			      d->features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
 }
 
 static int drv_read_capacity(struct drv *d)
@@ -157,10 +159,9 @@ int drv_connect(struct drv *d, const char *sock, unsigned int nqueues)
 
 static int drv_set_memory(struct drv *d)
 {
-	struct vu_fe_region r[2];
+	const struct mem_region *r = d->mem.regions;
 	int err = 0;
 
-	drv_regions(d, r);
 	if (d->fe.max_mem_slots < 2)
 		return vu_fe_set_mem_table(&d->fe, r, 2);
 	for (unsigned int i = 0; i < 2 && !err; i++)
@@ -176,7 +177,7 @@ static int drv_start_queue(struct drv *d, unsigned int q, uint16_t base)
 	r = drv_alloc_rings(d, vq);
 	if (r)
 		return r;
-	r = vu_fe_set_vring(&d->fe, q, vq->num, base, drv_uva(d, vq->desc_gpa),
+	r = vu_fe_set_vring(&d->fe, q, vq->ring.num, base, drv_uva(d, vq->desc_gpa),
 			    drv_uva(d, vq->avail_gpa), drv_uva(d, vq->used_gpa),
 			    false);
 	if (!r)
@@ -221,66 +222,6 @@ void drv_disconnect(struct drv *d)
 	vu_fe_close(&d->fe);
 }
 
-static uint16_t drv_take_desc(struct drv_vq *vq)
-{
-	return vq->next_desc++ % vq->num;
-}
-
-static void drv_fill_desc(struct vring_desc *desc, const struct drv_seg *s,
-			  uint16_t next, bool last)
-{
-	desc->addr = s->gpa;
-	desc->len = s->len;
-	desc->flags = (s->write ? VRING_DESC_F_WRITE : 0) |
-		      (last ? 0 : VRING_DESC_F_NEXT);
-	desc->next = last ? 0 : next;
-}
-
-static int drv_chain_indirect(struct drv *d, struct drv_vq *vq,
-			      const struct drv_seg *segs, unsigned int n)
-{
-	uint64_t table_gpa = drv_alloc(d, n * sizeof(struct vring_desc), 16);
-	struct vring_desc *table;
-	uint16_t head;
-
-	if (!table_gpa)
-		return -ENOMEM;
-	table = drv_host(d, table_gpa);
-	for (unsigned int i = 0; i < n; i++)
-		drv_fill_desc(&table[i], &segs[i], i + 1, i + 1 == n);
-	head = drv_take_desc(vq);
-	vq->desc[head] = (struct vring_desc){
-		.addr = table_gpa,
-		.len = n * sizeof(struct vring_desc),
-		.flags = VRING_DESC_F_INDIRECT,
-	};
-	return head;
-}
-
-static int drv_chain_direct(struct drv_vq *vq, const struct drv_seg *segs,
-			    unsigned int n)
-{
-	uint16_t ids[DRV_QUEUE_SIZE];
-
-	if (n == 0 || n > vq->num)
-		return -EINVAL;
-	for (unsigned int i = 0; i < n; i++)
-		ids[i] = drv_take_desc(vq);
-	for (unsigned int i = 0; i < n; i++)
-		drv_fill_desc(&vq->desc[ids[i]], &segs[i],
-			      i + 1 < n ? ids[i + 1] : 0, i + 1 == n);
-	return ids[0];
-}
-
-void drv_publish(struct drv *d, unsigned int q, uint16_t head)
-{
-	struct drv_vq *vq = &d->vq[q];
-
-	vq->avail->ring[vq->avail_idx % vq->num] = head;
-	vq->avail_idx++;
-	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
-}
-
 void drv_kick(struct drv *d, unsigned int q)
 {
 	uint64_t one = 1;
@@ -290,24 +231,24 @@ void drv_kick(struct drv *d, unsigned int q)
 		pr_err("kick queue %u: %m", q);
 }
 
-int drv_submit(struct drv *d, unsigned int q, const struct drv_seg *segs,
+int drv_submit(struct drv *d, unsigned int q, const struct vring_buf *segs,
 	       unsigned int n, bool indirect)
 {
-	struct drv_vq *vq = &d->vq[q];
+	struct vring_drv *ring = &d->vq[q].ring;
+	uint64_t table_gpa = 0;
 	int head;
 
-	head = indirect ? drv_chain_indirect(d, vq, segs, n)
-			: drv_chain_direct(vq, segs, n);
-	if (head < 0)
-		return head;
-	drv_publish(d, q, head);
-	drv_kick(d, q);
+	if (indirect) {
+		table_gpa = drv_alloc(d, n * sizeof(struct vring_desc), 16);
+		if (!table_gpa)
+			return -ENOMEM;
+	}
+	head = indirect ? vring_drv_add_indirect(ring, drv_host(d, table_gpa),
+						 table_gpa, segs, n, NULL)
+			: vring_drv_add(ring, segs, n, NULL);
+	if (head >= 0)
+		drv_kick(d, q);
 	return head;
-}
-
-static bool drv_used_pending(struct drv_vq *vq)
-{
-	return __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) != vq->used_seen;
 }
 
 int drv_wait_used(struct drv *d, unsigned int q, int timeout_ms,
@@ -318,52 +259,54 @@ int drv_wait_used(struct drv *d, unsigned int q, int timeout_ms,
 		{ .fd = vq->call_fd, .events = POLLIN },
 		{ .fd = d->fe.sock, .events = POLLRDHUP },
 	};
-	struct vring_used_elem *e;
+	uint16_t head;
 	uint64_t cnt;
+	int r;
 
-	while (!drv_used_pending(vq)) {
+	while (!vring_drv_has_used(&vq->ring)) {
 		int n = poll(p, d->fe.sock >= 0 ? 2 : 1, timeout_ms);
 
 		if (n == 0)
 			return -ETIMEDOUT;
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
-			return drv_used_pending(vq) ? 0 : -EPIPE;
+		if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			if (!vring_drv_has_used(&vq->ring))
+				return -EPIPE;
+			break;
+		}
 		if (read(vq->call_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 			return -errno;
 	}
-	e = &vq->used->ring[vq->used_seen % vq->num];
-	*id = e->id;
-	*len = e->len;
-	vq->used_seen++;
-	/* EVENT_IDX: ask for an interrupt on the very next completion. */
-	vq->avail->ring[vq->num] = vq->used_seen;
+	r = vring_drv_get_used(&vq->ring, &head, len, NULL);
+	if (r < 0)
+		return r;
+	*id = head;
 	return 0;
 }
 
 /* Header, data split into seg-sized pieces, status: the segments of a request. */
-static unsigned int drv_blk_segs(struct drv_seg *segs, unsigned int max,
+static unsigned int drv_blk_segs(struct vring_buf *segs, unsigned int max,
 				 uint64_t hdr_gpa, uint64_t data_gpa,
 				 uint32_t len, uint32_t seg, bool data_in)
 {
 	unsigned int n = 0;
 
-	segs[n++] = (struct drv_seg){ hdr_gpa, sizeof(struct virtio_blk_outhdr), false };
+	segs[n++] = (struct vring_buf){ hdr_gpa, sizeof(struct virtio_blk_outhdr), false };
 	for (uint32_t off = 0; off < len && n + 1 < max; ) {
 		uint32_t chunk = seg && len - off > seg ? seg : len - off;
 
-		segs[n++] = (struct drv_seg){ data_gpa + off, chunk, data_in };
+		segs[n++] = (struct vring_buf){ data_gpa + off, chunk, data_in };
 		off += chunk;
 	}
-	segs[n++] = (struct drv_seg){ hdr_gpa + sizeof(struct virtio_blk_outhdr), 1, true };
+	segs[n++] = (struct vring_buf){ hdr_gpa + sizeof(struct virtio_blk_outhdr), 1, true };
 	return n;
 }
 
 int drv_blk_rw(struct drv *d, unsigned int q, uint32_t type, uint64_t sector,
 	       uint64_t data_gpa, uint32_t len, uint32_t seg, bool indirect)
 {
-	struct drv_seg segs[64];
+	struct vring_buf segs[64];
 	uint64_t hdr_gpa = drv_alloc(d, 32, 16);
 	struct virtio_blk_outhdr *hdr;
 	uint8_t *status;

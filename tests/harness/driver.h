@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/vring_driver.h"
 #include "common/vu_frontend.h"
 #include "protocol/virtio.h"
 #include "protocol/virtio_blk.h"
@@ -23,21 +24,16 @@
 #define DRV_QUEUE_SIZE		128
 
 struct drv_vq {
-	uint16_t num;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
+	struct vring_drv ring;		/* in guest RAM at the gpas below */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	int kick_fd, call_fd;
-	uint16_t avail_idx;	/* next avail slot we fill */
-	uint16_t used_seen;	/* used entries consumed */
-	uint16_t next_desc;	/* descriptors are handed out round-robin */
 };
 
 struct drv {
 	struct vu_frontend fe;
 	int mem_fd;
 	uint8_t *ram;
+	struct mem_table mem;	/* RAM as the two regions handed over */
 	uint64_t brk;		/* bump allocator over guest RAM, a gpa */
 	uint64_t features;	/* negotiated */
 	uint64_t capacity;	/* sectors, from GET_CONFIG */
@@ -45,17 +41,10 @@ struct drv {
 	struct drv_vq vq[DRV_MAX_QUEUES];
 };
 
-/* A data segment of a request: guest memory at gpa, len bytes. */
-struct drv_seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;		/* device writes it (VRING_DESC_F_WRITE) */
-};
-
 int drv_init(struct drv *d);
 void drv_destroy(struct drv *d);
 
-/* Guest memory: allocate (never freed), translate. */
+/* Guest memory: allocate (never freed), translate (NULL outside RAM). */
 uint64_t drv_alloc(struct drv *d, uint64_t size, uint64_t align);
 void *drv_host(struct drv *d, uint64_t gpa);
 
@@ -66,15 +55,16 @@ int drv_stop(struct drv *d, uint16_t *bases);
 void drv_disconnect(struct drv *d);
 
 /*
- * Places a chain of segments on queue q (as an indirect table if indirect)
- * and kicks. Returns the head id or -errno.
+ * Places a chain of segments (guest-physical buffers) on queue q, as an
+ * indirect table if indirect, and kicks. Returns the head id or -errno.
  */
-int drv_submit(struct drv *d, unsigned int q, const struct drv_seg *segs,
+int drv_submit(struct drv *d, unsigned int q, const struct vring_buf *segs,
 	       unsigned int n, bool indirect);
-/* Publishes a raw chain whose descriptors the caller already wrote. */
-void drv_publish(struct drv *d, unsigned int q, uint16_t head);
 void drv_kick(struct drv *d, unsigned int q);
-/* Waits for one used element (id, len): 0, -ETIMEDOUT, or -EPIPE on hang-up. */
+/*
+ * Waits for one used element (id, len): 0, -ETIMEDOUT, -EPIPE on hang-up, or
+ * -EPROTO if the back-end wrote an invalid one.
+ */
 int drv_wait_used(struct drv *d, unsigned int q, int timeout_ms,
 		  uint32_t *id, uint32_t *len);
 

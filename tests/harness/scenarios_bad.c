@@ -242,8 +242,8 @@ static int bad_ring_at_region_end(struct drv *d)
 	struct vhost_user_vring_addr a = {
 		.index = 0,
 		.desc_user_addr = ram_uva(d) + DRV_RAM_SIZE - 16,
-		.avail_user_addr = (uint64_t)(uintptr_t)d->vq[0].avail,
-		.used_user_addr = (uint64_t)(uintptr_t)d->vq[0].used,
+		.avail_user_addr = (uint64_t)(uintptr_t)d->vq[0].ring.avail,
+		.used_user_addr = (uint64_t)(uintptr_t)d->vq[0].ring.used,
 	};
 
 	/* 128 descriptors need 2 KiB: the table runs off the end of RAM. */
@@ -269,12 +269,13 @@ static struct req_bufs req_bufs(struct drv *d)
 static void put_desc(struct drv *d, uint16_t i, uint64_t gpa, uint32_t len,
 		     uint16_t flags, uint16_t next)
 {
-	d->vq[0].desc[i] = (struct vring_desc){ gpa, len, flags, next };
+	d->vq[0].ring.desc[i] = (struct vring_desc){ gpa, len, flags, next };
 }
 
+/* Offers a chain put_desc wrote; the ring does not track it. */
 static int publish(struct drv *d, uint16_t head)
 {
-	drv_publish(d, 0, head);
+	vring_drv_publish(&d->vq[0].ring, head);
 	drv_kick(d, 0);
 	return 0;
 }
@@ -333,17 +334,20 @@ static int bad_nested_indirect(struct drv *d)
 static int odd_zero_length_desc(struct drv *d)
 {
 	struct req_bufs b = req_bufs(d);
+	const struct vring_buf segs[3] = {
+		{ b.hdr, 16, false }, { b.data, 0, true }, { b.status, 1, true },
+	};
 
-	put_desc(d, 0, b.hdr, 16, VRING_DESC_F_NEXT, 1);
-	put_desc(d, 1, b.data, 0, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	put_desc(d, 2, b.status, 1, VRING_DESC_F_WRITE, 0);
-	return publish(d, 0);
+	/* A tracked chain: if it is served, its used entry is taken back. */
+	return drv_submit(d, 0, segs, 3, false) < 0;
 }
 
 static int bad_avail_idx_jump(struct drv *d)
 {
-	d->vq[0].avail_idx += 200;
-	__atomic_store_n(&d->vq[0].avail->idx, d->vq[0].avail_idx, __ATOMIC_RELEASE);
+	struct vring_drv *ring = &d->vq[0].ring;
+
+	ring->avail_idx += 200;
+	__atomic_store_n(&ring->avail->idx, ring->avail_idx, __ATOMIC_RELEASE);
 	drv_kick(d, 0);
 	return 0;
 }

@@ -169,8 +169,8 @@ static int scenario_io(struct harness *h)
 	if (zeroes_at(&d, 100, 12288) || check_get_id(h, &d))
 		goto out;
 	CHECK(!drv_stop(&d, &base), "stop");
-	CHECK(base == d.vq[0].avail_idx, "GET_VRING_BASE %u, driver made %u available",
-	      base, d.vq[0].avail_idx);
+	CHECK(base == d.vq[0].ring.avail_idx, "GET_VRING_BASE %u, driver made %u available",
+	      base, d.vq[0].ring.avail_idx);
 	r = io_check_file(h, &d, gpas);
 out:
 	drv_destroy(&d);
@@ -205,7 +205,7 @@ static int scenario_reconnect(struct harness *h)
 	drv_disconnect(&d);
 	for (int round = 0; round < 3; round++) {
 		/* As QEMU does after losing the back-end: resume from used->idx. */
-		if (drv_connect(&d, h->sock, 1) || drv_start(&d, d.vq[0].used_seen))
+		if (drv_connect(&d, h->sock, 1) || drv_start(&d, d.vq[0].ring.last_used))
 			goto out;
 		if (io_roundtrip(&d, 0, 64 + 8 * round, 20 + round))
 			goto out;
@@ -265,7 +265,7 @@ static int batch_rw(struct drv *d, uint32_t type, uint64_t *data, unsigned int n
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct virtio_blk_outhdr *hdr = drv_host(d, hdrs + 32 * i);
-		struct drv_seg segs[3] = {
+		struct vring_buf segs[3] = {
 			{ hdrs + 32 * i, sizeof(*hdr), false },
 			{ data[i], len, type == VIRTIO_BLK_T_IN },
 			{ hdrs + 32 * i + 16, 1, true },

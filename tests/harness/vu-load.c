@@ -59,65 +59,61 @@ static uint64_t load_next_offset(struct load *l)
 	return (l->rng % blocks) * l->bs;
 }
 
-/* Each slot owns descriptors 3i..3i+2: header, data, status. */
-static void slot_build(struct drv *d, struct load *l, struct slot *s, unsigned int i)
+/* Each slot is one request's buffers: header and status, data. */
+static void slot_build(struct drv *d, struct load *l, struct slot *s)
 {
-	struct vring_desc *desc = d->vq[0].desc;
-	uint16_t h = 3 * i;
-
 	s->hdr = drv_alloc(d, 32, 16);
 	s->data = drv_alloc(d, l->bs, 4096);
-	desc[h] = (struct vring_desc){ s->hdr, 16, VRING_DESC_F_NEXT, h + 1 };
-	desc[h + 1] = (struct vring_desc){ s->data, l->bs,
-		VRING_DESC_F_NEXT | (l->write ? 0 : VRING_DESC_F_WRITE), h + 2 };
-	desc[h + 2] = (struct vring_desc){ s->hdr + 16, 1, VRING_DESC_F_WRITE, 0 };
 }
 
-static void slot_queue(struct drv *d, struct load *l, struct slot *s, unsigned int i)
+static int slot_queue(struct drv *d, struct load *l, struct slot *s)
 {
 	struct virtio_blk_outhdr *hdr = drv_host(d, s->hdr);
+	const struct vring_buf segs[3] = {
+		{ s->hdr, 16, false },
+		{ s->data, l->bs, !l->write },
+		{ s->hdr + 16, 1, true },
+	};
+	int head;
 
 	hdr->type = l->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
 	hdr->sector = load_next_offset(l) / VIRTIO_BLK_SECTOR_SIZE;
-	drv_publish(d, 0, 3 * i);
+	head = vring_drv_add(&d->vq[0].ring, segs, 3, s);
+	return head < 0 ? head : 0;
 }
 
 /* EVENT_IDX: kick only if the device asked to hear about these entries. */
-static void load_kick(struct drv *d, uint16_t old_idx)
+static void load_kick(struct drv *d)
 {
-	struct drv_vq *vq = &d->vq[0];
-	uint16_t event;
-
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	memcpy(&event, &vq->used->ring[vq->num], sizeof(event));
-	if (vring_need_event(event, vq->avail_idx, old_idx))
+	if (vring_drv_kick_prepare(&d->vq[0].ring))
 		drv_kick(d, 0);
 }
 
 /* Reaps every completion, re-queues its slot; -errno on a failed request. */
-static int load_reap(struct drv *d, struct load *l, struct slot *slots)
+static int load_reap(struct drv *d, struct load *l)
 {
-	struct drv_vq *vq = &d->vq[0];
-	uint16_t used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
-	uint16_t old = vq->avail_idx;
+	struct vring_drv *ring = &d->vq[0].ring;
+	bool queued = false;
+	struct slot *s;
+	uint16_t id;
+	uint32_t len;
+	int r;
 
-	while (vq->used_seen != used) {
-		uint32_t id = vq->used->ring[vq->used_seen % vq->num].id;
-		struct slot *s = &slots[id / 3];
-
-		vq->used_seen++;
+	while ((r = vring_drv_get_used(ring, &id, &len, (void **)&s)) == 1) {
 		if (*(uint8_t *)drv_host(d, s->hdr + 16) != VIRTIO_BLK_S_OK) {
 			pr_err("request failed with status %u",
 			       *(uint8_t *)drv_host(d, s->hdr + 16));
 			return -EIO;
 		}
 		l->done++;
-		slot_queue(d, l, s, id / 3);
+		r = slot_queue(d, l, s);
+		if (r)
+			return r;
+		queued = true;
 	}
-	vq->avail->ring[vq->num] = vq->used_seen;
-	if (vq->avail_idx != old)
-		load_kick(d, old);
-	return 0;
+	if (queued)
+		load_kick(d);
+	return r;
 }
 
 static int load_wait(struct drv *d)
@@ -125,7 +121,7 @@ static int load_wait(struct drv *d)
 	struct pollfd p = { .fd = d->vq[0].call_fd, .events = POLLIN };
 	uint64_t cnt;
 
-	if (__atomic_load_n(&d->vq[0].used->idx, __ATOMIC_ACQUIRE) != d->vq[0].used_seen)
+	if (vring_drv_has_used(&d->vq[0].ring))
 		return 0;
 	if (poll(&p, 1, 5000) <= 0) {
 		pr_err("no completion within 5 s");
@@ -150,16 +146,16 @@ static int load_socket(struct load *l)
 		goto out;
 	if (!l->span || l->span > d.capacity * VIRTIO_BLK_SECTOR_SIZE)
 		l->span = d.capacity * VIRTIO_BLK_SECTOR_SIZE;
-	for (unsigned int i = 0; i < l->depth; i++) {
-		slot_build(&d, l, &slots[i], i);
-		slot_queue(&d, l, &slots[i], i);
+	for (unsigned int i = 0; i < l->depth && !r; i++) {
+		slot_build(&d, l, &slots[i]);
+		r = slot_queue(&d, l, &slots[i]);
 	}
-	drv_kick(&d, 0);
+	load_kick(&d);
 	end = now() + l->runtime;
 	while (!r && now() < end) {
 		r = load_wait(&d);
 		if (!r)
-			r = load_reap(&d, l, slots);
+			r = load_reap(&d, l);
 	}
 out:
 	drv_destroy(&d);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/vring_driver.h"
 #include "protocol/vhost_user.h"
 #include "protocol/virtio_blk.h"
 #include "tests/kvm/vm_fixture.h"
@@ -50,6 +51,7 @@ static pid_t backend = -1;
 static struct vm *vm;
 static struct vhost_user_blk *blk;
 static struct virtio_pci *vp;
+static struct vring_drv ring;
 
 static uint8_t pat0(unsigned int k) { return (uint8_t)(k * 7 + 3); }
 static uint8_t pat1(unsigned int k) { return (uint8_t)(k ^ 0xa5); }
@@ -131,6 +133,7 @@ static void teardown(void)
 	unlink(disk_path);
 	rmdir(dir);
 	vhost_user_blk_destroy(blk);
+	vring_drv_destroy(&ring);
 	fixture_vm_destroy(vm);
 }
 
@@ -154,22 +157,16 @@ static void *gpa(uint64_t a)
 	return vm_gpa_to_host(vm, a, 0x1000);
 }
 
-static struct vring_used *used(void)
-{
-	return gpa(GPA_USED);
-}
-
-static struct vring_avail *avail(void)
-{
-	return gpa(GPA_AVAIL);
-}
-
 static void driver_init(void)
 {
 	struct pci_dev *dev = fixture_pci_dev(vm, 1);
 
 	ck_assert_ptr_nonnull(dev);
 	vp = (struct virtio_pci *)dev;	/* pdev is its first member */
+	/* Fresh rings, as after a reset. */
+	vring_drv_destroy(&ring);
+	ck_assert_int_eq(vring_drv_init(&ring, QSIZE, gpa(GPA_DESC), gpa(GPA_AVAIL),
+					gpa(GPA_USED), false), 0);
 	ck_assert_int_eq(dev->cfg[2] | dev->cfg[3] << 8, 0x1042);
 	wr(C(device_status), 1, 0);
 	wr(C(device_status), 1, 3);
@@ -192,26 +189,30 @@ static void driver_init(void)
 
 static void submit(uint32_t type, uint64_t sector)
 {
-	struct vring_desc *d = gpa(GPA_DESC);
 	struct virtio_blk_outhdr *h = gpa(GPA_HDR);
-	struct vring_avail *a = avail();
+	const struct vring_buf bufs[3] = {
+		{ GPA_HDR, sizeof(*h), false },
+		{ GPA_DATA, 512, type == VIRTIO_BLK_T_IN },
+		{ GPA_STATUS, 1, true },
+	};
 
 	*h = (struct virtio_blk_outhdr){ .type = type, .sector = sector };
 	*(uint8_t *)gpa(GPA_STATUS) = 0xff;
-	d[0] = (struct vring_desc){ GPA_HDR, sizeof(*h), VRING_DESC_F_NEXT, 1 };
-	d[1] = (struct vring_desc){ GPA_DATA, 512, (uint16_t)(VRING_DESC_F_NEXT |
-				    (type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0)), 2 };
-	d[2] = (struct vring_desc){ GPA_STATUS, 1, VRING_DESC_F_WRITE, 0 };
-	a->ring[a->idx % QSIZE] = 0;
-	__atomic_store_n(&a->idx, (uint16_t)(a->idx + 1), __ATOMIC_RELEASE);
+	ck_assert_int_ge(vring_drv_add(&ring, bufs, 3, NULL), 0);
 	wr(VIRTIO_PCI_NOTIFY_OFF, 2, 0);	/* the doorbell: kick eventfd */
 }
 
-/* Polls the used ring (running the device thread's loop meanwhile). */
+/* Polls for the request's used entry (running the device thread's loop meanwhile). */
 static bool wait_used(int ms)
 {
+	uint16_t id;
+	uint32_t len;
+
 	for (int t = 0; t < ms; t += 10) {
-		if (__atomic_load_n(&used()->idx, __ATOMIC_ACQUIRE) == avail()->idx)
+		int r = vring_drv_get_used(&ring, &id, &len, NULL);
+
+		ck_assert_int_ge(r, 0);
+		if (r)
 			return true;
 		fixture_vm_poll(vm, 10);
 	}
@@ -297,8 +298,6 @@ START_TEST(read_write_reconnect)
 	/* A virtio reset stops the queues cleanly (GET_VRING_BASE). */
 	wr(C(device_status), 1, 0);
 	ck_assert_uint_eq(rd(C(device_status), 1), 0);
-	avail()->idx = 0;
-	used()->idx = 0;
 	driver_init();
 	do_read(1, pat1);
 }

@@ -18,33 +18,6 @@
 #include "tests/unit/test_fds.h"
 
 
-static bool fd_is_open(int fd)
-{
-	return fcntl(fd, F_GETFD) != -1;
-}
-
-/* Sends len bytes with n fds in one sendmsg, bypassing fd_send's limits. */
-static void raw_send_fds(int sock, const void *buf, size_t len,
-			 const int *fds, size_t n)
-{
-	char cbuf[CMSG_SPACE(sizeof(int) * 64)] __attribute__((aligned(8)));
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(sizeof(int) * n),
-	};
-	struct cmsghdr *cmsg;
-
-	ck_assert_uint_le(n, 64);
-	memset(cbuf, 0, sizeof(cbuf));
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * n);
-	memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * n);
-	ck_assert_int_eq(sendmsg(sock, &msg, 0), (ssize_t)len);
-}
-
 static void dup_n(int fd, int *out, size_t n)
 {
 	size_t i;
@@ -119,10 +92,7 @@ START_TEST(test_send_bad_args)
 	ck_assert_int_eq(fd_send(sv[0], "", 0, fds, 1), -EINVAL);
 	ck_assert_int_eq(fd_send(sv[0], "", 0, NULL, 0), 0);
 	/* fd_send never closes the caller's fds. */
-	for (int i = 0; i < FDPASS_MAX_FDS + 1; i++) {
-		ck_assert(fd_is_open(fds[i]));
-		close(fds[i]);
-	}
+	assert_open_then_close(fds, FDPASS_MAX_FDS + 1);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -496,6 +466,54 @@ START_TEST(test_fds_close_skips_negative)
 }
 END_TEST
 
+/* One packet per call on SOCK_SEQPACKET: boundaries kept, excess refused. */
+START_TEST(test_recv_packet)
+{
+	int sv[2], sent[2], fds[2] = { -1, -1 }, before;
+	char a[2], b[8];
+	struct iovec iov[2] = {
+		{ .iov_base = a, .iov_len = sizeof(a) },
+		{ .iov_base = b, .iov_len = sizeof(b) },
+	};
+	size_t len = 99, nfds = 99;
+
+	before = count_open_fds();
+	make_seqpacket_pair(sv);
+	dup_n(sv[0], sent, 2);
+	ck_assert_int_eq(fd_send(sv[0], "hello", 5, sent, 2), 0);
+	ck_assert_int_eq(fd_send(sv[0], "x", 1, NULL, 0), 0);
+	ck_assert_int_eq(fd_recv_packet(sv[1], iov, 2, &len, fds, 2, &nfds), 0);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_int_eq(memcmp(a, "he", 2), 0);
+	ck_assert_int_eq(memcmp(b, "llo", 3), 0);
+	ck_assert_uint_eq(nfds, 2);
+	ck_assert(fd_is_open(fds[0]) && fd_is_open(fds[1]));
+	fds_close(fds, 2);
+	/* The next packet alone, not glued to the first. */
+	ck_assert_int_eq(fd_recv_packet(sv[1], iov, 2, &len, fds, 2, &nfds), 0);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_uint_eq(nfds, 0);
+
+	/* Longer than the buffer: the rest is gone, so it is an error. */
+	ck_assert_int_eq(fd_send(sv[0], "0123456789abc", 13, sent, 1), 0);
+	ck_assert_int_eq(fd_recv_packet(sv[1], iov, 2, &len, fds, 2, &nfds), -EMSGSIZE);
+	ck_assert_uint_eq(nfds, 0);
+	/* More fds than room: all closed. */
+	ck_assert_int_eq(fd_send(sv[0], "y", 1, sent, 2), 0);
+	ck_assert_int_eq(fd_recv_packet(sv[1], iov, 1, &len, fds, 1, &nfds), -EMSGSIZE);
+	ck_assert_int_eq(fd_send(sv[0], "z", 1, sent, 2), 0);
+	ck_assert_int_eq(fd_recv_packet(sv[1], iov, 1, &len, NULL, 0, &nfds), -EMSGSIZE);
+	assert_open_then_close(sent, 2);
+	ck_assert_int_eq(fd_recv_packet(sv[1], iov, FDPASS_MAX_IOV + 1, &len,
+					NULL, 0, &nfds), -EINVAL);
+
+	close(sv[0]);
+	ck_assert_int_eq(fd_recv_packet(sv[1], iov, 2, &len, fds, 2, &nfds), -ECONNRESET);
+	close(sv[1]);
+	ck_assert_int_eq(count_open_fds(), before);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fdpass");
@@ -507,6 +525,7 @@ int main(void)
 	tcase_add_test(tc, test_no_fds);
 	tcase_add_test(tc, test_send_bad_args);
 	tcase_add_test(tc, test_send_to_closed_peer);
+	tcase_add_test(tc, test_recv_packet);
 	tcase_add_test(tc, test_too_many_fds_all_closed);
 	tcase_add_test(tc, test_fds_when_none_expected);
 	tcase_add_test(tc, test_ctrunc_closes_what_arrived);

@@ -63,6 +63,9 @@ START_TEST(test_map_fd_shares_file)
 	ck_assert_uint_eq(r.uva, 0x7f0000000000);
 	ck_assert_uint_ge(r.map_len, r.size);
 	ck_assert_ptr_eq(r.host, r.map_base);
+	/* Where it came from, but not the fd, which the caller closes. */
+	ck_assert_int_eq(r.fd, -1);
+	ck_assert_uint_eq(r.fd_offset, PAGE);
 
 	mem_table_init(&t);
 	ck_assert_int_eq(mem_table_add(&t, &r), 0);

@@ -2,7 +2,9 @@
 /* Wire-format facts beyond the static assertions in protocol/. */
 #include <check.h>
 #include <stddef.h>
+#include <string.h>
 
+#include "protocol/devchan.h"
 #include "protocol/pvh.h"
 #include "protocol/vhost_user.h"
 #include "protocol/virtio.h"
@@ -44,6 +46,21 @@ START_TEST(test_vhost_user_layout)
 }
 END_TEST
 
+START_TEST(test_devchan_layout)
+{
+	/* The numbers protocol/devchan.md states. */
+	ck_assert_uint_eq(DEVCHAN_MSG_MAX, 328);
+	ck_assert_uint_eq(DEVCHAN_CAPS_MAX, 176);
+	ck_assert_uint_eq(DEVCHAN_CAPS_START + DEVCHAN_CAPS_MAX + DEVCHAN_MSIX_CAP_SIZE,
+			  DEVCHAN_CONFIG_SIZE - 4);
+	ck_assert_uint_eq(offsetof(struct devchan_access_cmd, region), 2);
+	ck_assert_uint_eq(offsetof(struct devchan_access_cmd, offset), 16);
+	ck_assert_uint_eq(offsetof(struct devchan_access_cmd, data), 24);
+	/* "DCHN" in memory order. */
+	ck_assert_int_eq(memcmp(&(uint32_t){ DEVCHAN_MAGIC }, "DCHN", 4), 0);
+}
+END_TEST
+
 START_TEST(test_vvu_layout)
 {
 	ck_assert_uint_eq(VVU_MSIX_VECTORS, 19);
@@ -64,6 +81,7 @@ int main(void)
 	tcase_add_test(tc, test_need_event);
 	tcase_add_test(tc, test_vhost_user_layout);
 	tcase_add_test(tc, test_vvu_layout);
+	tcase_add_test(tc, test_devchan_layout);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -190,7 +190,7 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
-	struct vu_fe_region r[9] = { 0 };
+	struct mem_region r[9] = { 0 };
 	uint8_t buf[8];
 
 	start_fake(0, FAULT_NONE);

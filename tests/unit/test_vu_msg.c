@@ -13,6 +13,7 @@
 #include "common/fdpass.h"
 #include "common/vu_msg.h"
 #include "tests/unit/test_fds.h"
+#include "tests/unit/test_run.h"
 
 
 static int devnull(void)
@@ -436,12 +437,152 @@ START_TEST(test_payload_size_unknown)
 }
 END_TEST
 
+/* --- the buffer path: one message per buffer, no fds ---------------------- */
+
+/* A raw message in buf: header, then payload_len bytes of payload. */
+static size_t raw_msg(uint8_t *buf, uint32_t req, uint32_t flags, uint32_t size,
+		      const void *payload, size_t payload_len)
+{
+	struct vhost_user_hdr hdr = { .request = req, .flags = flags, .size = size };
+
+	memcpy(buf, &hdr, sizeof(hdr));
+	if (payload_len)
+		memcpy(buf + sizeof(hdr), payload, payload_len);
+	return sizeof(hdr) + payload_len;
+}
+
+START_TEST(test_buf_round_trip)
+{
+	uint8_t buf[VU_MSG_MAX_LEN];
+	struct vu_msg out, in;
+	ssize_t len;
+
+	vu_msg_init(&out, VHOST_USER_SET_MEM_TABLE);
+	out.payload.memory.nregions = 2;
+	out.payload.memory.regions[1].guest_phys_addr = 0x100000;
+	out.payload.memory.regions[1].memory_size = 0x200000;
+	out.hdr.size = VHOST_USER_MEMORY_SIZE(2);
+	len = vu_msg_serialize(&out, buf, sizeof(buf));
+	ck_assert_int_eq(len, 12 + 72);
+	memset(&in, 0x5a, sizeof(in));
+	ck_assert_int_eq(vu_msg_parse(&in, buf, (size_t)len), 0);
+	ck_assert_uint_eq(in.hdr.request, VHOST_USER_SET_MEM_TABLE);
+	ck_assert_uint_eq(in.hdr.flags, VHOST_USER_VERSION);
+	ck_assert_uint_eq(in.hdr.size, 72);
+	ck_assert_int_eq(memcmp(&in.payload, &out.payload, 72), 0);
+	ck_assert_uint_eq(in.nfds, 0);
+	for (int i = 0; i < VHOST_USER_MAX_FDS; i++)
+		ck_assert_int_eq(in.fds[i], -1);
+
+	/* No payload; and a reply, whose size no request rule governs. */
+	vu_msg_init(&out, VHOST_USER_GET_FEATURES);
+	ck_assert_int_eq(vu_msg_serialize(&out, buf, 12), 12);
+	ck_assert_int_eq(vu_msg_parse(&in, buf, 12), 0);
+	ck_assert_uint_eq(in.hdr.size, 0);
+	vu_msg_make_reply(&out, 8);
+	out.payload.u64 = 0x140000000ull;
+	ck_assert_int_eq(vu_msg_serialize(&out, buf, sizeof(buf)), 20);
+	ck_assert_int_eq(vu_msg_parse(&in, buf, 20), 0);
+	ck_assert_uint_eq(in.hdr.flags, VHOST_USER_REPLY_FLAGS);
+	ck_assert_uint_eq(in.payload.u64, 0x140000000ull);
+}
+END_TEST
+
+START_TEST(test_buf_serialize_bad)
+{
+	uint8_t buf[VU_MSG_MAX_LEN + 1];
+	struct vu_msg m;
+
+	vu_msg_init(&m, VHOST_USER_SET_FEATURES);
+	m.hdr.size = 8;
+	/* Too small for the header, or for the payload: nothing is written. */
+	memset(buf, 0xee, sizeof(buf));
+	ck_assert_int_eq(vu_msg_serialize(&m, buf, 0), -ENOBUFS);
+	ck_assert_int_eq(vu_msg_serialize(&m, buf, 11), -ENOBUFS);
+	ck_assert_int_eq(vu_msg_serialize(&m, buf, 19), -ENOBUFS);
+	ck_assert_uint_eq(buf[0], 0xee);
+	ck_assert_int_eq(vu_msg_serialize(&m, buf, 20), 20);
+	m.hdr.size = VHOST_USER_PAYLOAD_MAX + 1;
+	ck_assert_int_eq(vu_msg_serialize(&m, buf, sizeof(buf)), -EINVAL);
+	m.hdr.size = 0xffffffffu;
+	ck_assert_int_eq(vu_msg_serialize(&m, buf, sizeof(buf)), -EINVAL);
+	m.hdr.size = VHOST_USER_PAYLOAD_MAX;
+	ck_assert_int_eq(vu_msg_serialize(&m, buf, VU_MSG_MAX_LEN), VU_MSG_MAX_LEN);
+}
+END_TEST
+
+static void expect_parse_fails(const uint8_t *buf, size_t len)
+{
+	struct vu_msg m;
+
+	ck_assert_int_eq(vu_msg_parse(&m, buf, len), -EPROTO);
+	ck_assert_uint_eq(m.nfds, 0);
+	for (int i = 0; i < VHOST_USER_MAX_FDS; i++)
+		ck_assert_int_eq(m.fds[i], -1);
+}
+
+START_TEST(test_buf_parse_bad)
+{
+	static uint8_t big[VU_MSG_MAX_LEN + 1], zeros[VHOST_USER_PAYLOAD_MAX + 1];
+	uint8_t buf[VU_MSG_MAX_LEN] = { 0 };
+	uint64_t v = 3;
+	size_t len;
+
+	/* Short header: nothing, or part of one. */
+	expect_parse_fails(buf, 0);
+	len = raw_msg(buf, VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 8, &v, 8);
+	expect_parse_fails(buf, 11);
+	/* Truncated payload, and trailing bytes past hdr.size. */
+	expect_parse_fails(buf, len - 1);
+	expect_parse_fails(buf, 12);
+	len = raw_msg(buf, VHOST_USER_GET_FEATURES, VHOST_USER_VERSION, 0, &v, 8);
+	expect_parse_fails(buf, len);
+	/* Bad version. */
+	len = raw_msg(buf, VHOST_USER_SET_FEATURES, 0, 8, &v, 8);
+	expect_parse_fails(buf, len);
+	len = raw_msg(buf, VHOST_USER_SET_FEATURES, 2 | VHOST_USER_REPLY_MASK, 8, &v, 8);
+	expect_parse_fails(buf, len);
+	/* size > VHOST_USER_PAYLOAD_MAX, whether the bytes are there or not. */
+	len = raw_msg(big, VHOST_USER_SET_CONFIG, VHOST_USER_VERSION,
+		      VHOST_USER_PAYLOAD_MAX + 1, zeros, sizeof(zeros));
+	expect_parse_fails(big, len);
+	len = raw_msg(buf, VHOST_USER_SET_CONFIG, VHOST_USER_VERSION, 0xffffffffu, NULL, 0);
+	expect_parse_fails(buf, len);
+	/* Requests: the payload size their rule wants, and known requests only. */
+	len = raw_msg(buf, VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 4, &v, 4);
+	expect_parse_fails(buf, len);
+	len = raw_msg(buf, VHOST_USER_SET_MEM_TABLE, VHOST_USER_VERSION, 4, &v, 4);
+	expect_parse_fails(buf, len);
+	len = raw_msg(buf, 999, VHOST_USER_VERSION, 8, &v, 8);
+	expect_parse_fails(buf, len);
+	len = raw_msg(buf, VHOST_USER_CREATE_CRYPTO_SESSION, VHOST_USER_VERSION, 8, &v, 8);
+	expect_parse_fails(buf, len);
+}
+END_TEST
+
+START_TEST(test_check_size)
+{
+	struct vu_msg m;
+
+	vu_msg_init(&m, VHOST_USER_SET_VRING_NUM);
+	m.hdr.size = 8;
+	ck_assert_int_eq(vu_msg_check_size(&m), 0);
+	m.hdr.size = 16;
+	ck_assert_int_eq(vu_msg_check_size(&m), -EPROTO);
+	vu_msg_init(&m, VHOST_USER_SET_CONFIG);
+	m.hdr.size = VHOST_USER_CONFIG_HDR_SIZE + 4;
+	ck_assert_int_eq(vu_msg_check_size(&m), 0);
+	m.hdr.size = VHOST_USER_CONFIG_HDR_SIZE - 1;
+	ck_assert_int_eq(vu_msg_check_size(&m), -EPROTO);
+	vu_msg_init(&m, VHOST_USER_NONE);
+	ck_assert_int_eq(vu_msg_check_size(&m), -EPROTO);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vu_msg");
 	TCase *tc = tcase_create("vu_msg");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_init);
 	tcase_add_test(tc, test_round_trip_mem_table);
@@ -459,10 +600,10 @@ int main(void)
 	tcase_add_loop_test(tc, test_payload_sizes, 0,
 			    sizeof(size_cases) / sizeof(size_cases[0]));
 	tcase_add_test(tc, test_payload_size_unknown);
+	tcase_add_test(tc, test_buf_round_trip);
+	tcase_add_test(tc, test_buf_serialize_bad);
+	tcase_add_test(tc, test_buf_parse_bad);
+	tcase_add_test(tc, test_check_size);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }
