@@ -34,6 +34,9 @@ ensure_packages() {
 		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
+# A /dev/kvm this user can open (the kvm suite's tiny guests need no more).
+host_kvm_usable() { [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; }
+
 # Configures (if needed) and builds a build directory: build_tree DIR [meson options...]
 build_tree() {
 	local dir=$1; shift

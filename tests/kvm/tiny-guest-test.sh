@@ -38,7 +38,7 @@ done
 [ -w /dev/kvm ] || { echo "SKIP: /dev/kvm is not usable by $(id -un)"; exit 77; }
 [ -x "$VMM" ] || die "'$VMM' is not built"
 
-DIR=$(mktemp -d /tmp/vvu-tiny.XXXXXX)
+DIR=$(mktemp -d "${TMPDIR:-/tmp}"/vvu-tiny.XXXXXX)
 VMM_PID=
 cleanup() {
 	[ -z "$VMM_PID" ] || kill -9 "$VMM_PID" 2>/dev/null || true

@@ -13,7 +13,7 @@ set -euo pipefail
 VMM=${VMM:-$VVU_BUILD/vmm/vmm}
 KERNEL=${1:?usage: vmm-cli-test.sh KERNEL}
 [ -x "$VMM" ] || die "'$VMM' is not built"
-dir=$(mktemp -d /tmp/vmm-cli.XXXXXX)
+dir=$(mktemp -d "${TMPDIR:-/tmp}"/vmm-cli.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 failed=0
 
