@@ -27,6 +27,12 @@
 # the nested VM failed. If the nested VM's kernel reports a lockup of its CPUs
 # (a fault of QEMU TCG's SVM emulation seen now and then on these machines),
 # with-kvm.sh says so, stops it, and runs COMMAND once more in a new VM.
+#
+# For measurements of the nested VM itself (scripts/soak-nested.sh), these
+# environment variables change it: VVU_WITH_KVM_CPU (QEMU -cpu, default max),
+# VVU_WITH_KVM_ACCEL (default tcg,thread=multi), VVU_WITH_KVM_KVM_AMD
+# (kvm-amd module parameters, e.g. "avic=0 vgif=0"), VVU_WITH_KVM_APPEND
+# (more words for the nested kernel's command line).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$VVU_ROOT/scripts/lib/debian-kernel.sh"
@@ -204,7 +210,7 @@ nested_boot() {
 	relay_stderr "$ctl" &
 	relay=$!
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu max -smp "$CPUS" -m "$MEM" -machine q35 \
+		-accel "${VVU_WITH_KVM_ACCEL:-tcg,thread=multi}" -cpu "${VVU_WITH_KVM_CPU:-max}" -smp "$CPUS" -m "$MEM" -machine q35 \
 		-nodefaults -no-user-config -display none -monitor none -no-reboot \
 		-kernel "$DEBIAN_KERNEL_IMAGE" -initrd "$initrd" -append "$append" \
 		-chardev stdio,id=out,signal=off -serial chardev:out \
@@ -241,6 +247,12 @@ run_nested() {
 		virtfs+=(-virtfs "local,path=$path,mount_tag=$tag,security_model=none,multidevs=remap")
 	done <"$ctl/shares"
 	append="console=ttyS1 panic=-1 rdinit=/init mitigations=off"
+	[ -z "${VVU_WITH_KVM_APPEND:-}" ] || append+=" $VVU_WITH_KVM_APPEND"
+	if [ -n "${VVU_WITH_KVM_KVM_AMD:-}" ]; then
+		[[ $VVU_WITH_KVM_KVM_AMD =~ ^[a-z_]+=[A-Za-z0-9_-]+( [a-z_]+=[A-Za-z0-9_-]+)*$ ]] ||
+			fatal "VVU_WITH_KVM_KVM_AMD: '$VVU_WITH_KVM_KVM_AMD' is not 'param=value ...'"
+		append+=" with_kvm.kvm_amd=${VVU_WITH_KVM_KVM_AMD// /,}"
+	fi
 	if [ $VERBOSE -eq 1 ]; then
 		append+=" loglevel=7 with_kvm.verbose"
 		sed 's/^/with-kvm: share /' "$ctl/shares" >&2

@@ -9,6 +9,7 @@
 #   DEBIAN_KERNEL_PACKAGE  the package name (e.g. linux-image-6.1.0-56-amd64)
 #   DEBIAN_KERNEL_RELEASE  the kernel release, uname -r (e.g. 6.1.0-56-amd64)
 #   DEBIAN_KERNEL_IMAGE    the vmlinuz path
+#   DEBIAN_KERNEL_SYSTEM_MAP  its System.map (symbol addresses without KASLR)
 #   DEBIAN_KERNEL_MODDIR   its lib/modules/<release> directory
 #
 # The package goes to $VVU_CACHE/debian-kernel/<version>/ (the .deb and its
@@ -47,6 +48,7 @@ debian_kernel_use() {
 	DEBIAN_KERNEL_PACKAGE=$pkg
 	DEBIAN_KERNEL_RELEASE=$release
 	DEBIAN_KERNEL_IMAGE=$dir/root/boot/vmlinuz-$release
+	DEBIAN_KERNEL_SYSTEM_MAP=$dir/root/boot/System.map-$release
 	DEBIAN_KERNEL_MODDIR=$dir/root/lib/modules/$release
 }
 

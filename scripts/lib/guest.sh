@@ -17,8 +17,10 @@
 #                                    /init, MAIN as /guest-main.sh (and the
 #                                    virtio modules for qemu); ARGS go to
 #                                    build-initramfs.sh
-#   guest_start [options]            starts the guest in the background
-#   guest_wait                       waits for it (its time limit applies)
+#   guest_start [options]            starts the guest in the background, under
+#                                    scripts/lib/guest-watch.py
+#   guest_wait                       waits for it (its time limit applies;
+#                                    status 86: it stalled, GUEST_STALL_STATUS)
 #   guest_kill                       ends it
 
 . "$VVU_ROOT/scripts/lib/backend.sh"
@@ -28,6 +30,9 @@ GUEST_PID=
 # guest_setup sets these; a caller may hand them down (to with-kvm.sh).
 GUEST_KERNEL=${GUEST_KERNEL:-}
 GUEST_KERNEL_NAME=${GUEST_KERNEL_NAME:-}
+# Where guest-watch.py finds jiffies_64 (a vmlinux or a System.map).
+GUEST_KERNEL_MAP=${GUEST_KERNEL_MAP:-}
+GUEST_STALL_STATUS=86
 VMM=${VMM:-$VVU_BUILD/vmm/vmm}
 
 # Debian 6.1's modules for virtio-pci and virtio-blk, dependencies first.
@@ -40,12 +45,14 @@ guest_setup() {
 		. "$VVU_ROOT/scripts/lib/debian-kernel.sh"
 		debian_kernel_fetch
 		GUEST_KERNEL=$DEBIAN_KERNEL_IMAGE
+		GUEST_KERNEL_MAP=$DEBIAN_KERNEL_SYSTEM_MAP
 		GUEST_KERNEL_NAME="$DEBIAN_KERNEL_PACKAGE=$DEBIAN_KERNEL_VERSION"
 		;;
 	vmm)
 		[ -x "$VMM" ] || die "'$VMM' is not built"
 		GUEST_KERNEL=$("$VVU_ROOT/scripts/build-guest-kernel.sh" --print vmlinux) ||
 			die "cannot build the guest kernel"
+		GUEST_KERNEL_MAP=$GUEST_KERNEL
 		GUEST_KERNEL_NAME="the project's guest kernel ($GUEST_KERNEL)"
 		;;
 	*) die "GUEST_FRONTEND '$GUEST_FRONTEND' is neither qemu nor vmm" ;;
@@ -76,7 +83,9 @@ EOF
 }
 
 # Starts the guest in the background (GUEST_PID); the serial console goes to
-# LOG, the front-end's own output to LOG.fe. The guest is killed after SECS.
+# LOG, the front-end's own output to LOG.fe. The guest is killed after SECS,
+# or as soon as guest-watch.py sees it stalled (no console output and its
+# clock stopped for a minute), with the last console lines in LOG.fe.
 guest_start() {
 	local initrd='' serial='' secs='' append='' mem=512 smp=1 blks=() cmd=() i=0 b o sock opt nq rc
 	while [ $# -gt 0 ]; do
@@ -100,12 +109,13 @@ guest_start() {
 	[ -n "$GUEST_KERNEL" ] || die "guest_start: no kernel (call guest_setup)"
 	case $GUEST_FRONTEND in
 	qemu)
+		# nokaslr: jiffies_64 where System.map says, for guest-watch.py.
 		cmd=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "${mem}M"
 			-object "memory-backend-memfd,id=mem,size=${mem}M,share=on"
 			-machine q35,memory-backend=mem
 			-nodefaults -display none -vga none -no-reboot
 			-serial "file:$serial" -kernel "$GUEST_KERNEL" -initrd "$initrd"
-			-append "console=ttyS0 panic=-1 quiet $append") ;;
+			-append "console=ttyS0 panic=-1 nokaslr quiet $append") ;;
 	vmm)
 		cmd=("$VMM" run -c "$smp" -m "$mem" -i "$initrd" -p "quiet $append"
 			--serial "file=$serial") ;;
@@ -133,7 +143,9 @@ guest_start() {
 	done
 	[ "$GUEST_FRONTEND" = qemu ] || cmd+=("$GUEST_KERNEL")
 	: >"$serial"
-	timeout -k 5 "$secs" "${cmd[@]}" >"$serial.fe" 2>&1 </dev/null &
+	timeout -k 10 "$secs" python3 "$VVU_ROOT/scripts/lib/guest-watch.py" \
+		--label "$GUEST_FRONTEND guest" --console "$serial" --kernel "$GUEST_KERNEL_MAP" \
+		-- "${cmd[@]}" >"$serial.fe" 2>&1 </dev/null &
 	GUEST_PID=$!
 }
 

@@ -35,10 +35,16 @@ fail() {
 }
 
 say "init up"
+# with_kvm.kvm_amd=a=1,b=0 on the command line: kvm-amd's parameters.
+kvm_amd_params=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^with_kvm\.kvm_amd=//p' | tr , ' ')
 while read -r m; do
 	[ -n "$m" ] || continue
-	insmod "/lib/modules/$m" || fail "insmod $m failed"
+	params=
+	case $m in kvm-amd.ko | kvm_amd.ko) params=$kvm_amd_params ;; esac
+	# shellcheck disable=SC2086  # one word per parameter
+	insmod "/lib/modules/$m" $params || fail "insmod $m $params failed"
 done </lib/modules/order
+[ -z "$kvm_amd_params" ] || say "kvm-amd: $kvm_amd_params"
 say "modules loaded"
 
 p9() { # p9 TAG DIR OPTIONS

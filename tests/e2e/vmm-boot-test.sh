@@ -22,14 +22,17 @@ head -c 4096 "$bzimage" >"$dir/truncated-bzImage"
 	--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
 	--file "$VVU_ROOT/tests/e2e/guest-marker.sh:/guest-main.sh"
 
-run="timeout 120 $vmm run -c 2 -m 256 -i $dir/initrd.gz"
+# guest-watch.py stops a guest that stalls (no console, its clock stopped).
+watch="python3 $VVU_ROOT/scripts/lib/guest-watch.py --kernel $vmlinux"
+run="$watch -- timeout 120 $vmm run -c 2 -m 256 -i $dir/initrd.gz"
 cat >"$dir/inner.sh" <<INNER
 set -u
 $run -p "quiet vvu.marker=$marker" $vmlinux
 echo "poweroff status \$?"
 $run -p "quiet vvu.marker=$marker-r vvu.action=reboot" $vmlinux
 echo "reboot status \$?"
-$run -p "quiet vvu.marker=$marker-h vvu.action=hang" --serial file=$dir/hang.log $vmlinux &
+$watch --console $dir/hang.log -- timeout 120 $vmm run -c 2 -m 256 -i $dir/initrd.gz \
+	-p "quiet vvu.marker=$marker-h vvu.action=hang" --serial file=$dir/hang.log $vmlinux &
 pid=\$!
 for i in \$(seq 120); do grep -q "marker $marker-h" $dir/hang.log 2>/dev/null && break; sleep 1; done
 kill -TERM \$pid

@@ -47,8 +47,10 @@ set -u
 echo "outer-uptime \$(cut -d' ' -f1 /proc/uptime)"
 echo "to-stderr" >&2
 t=\$(date +%s.%N)
-timeout 300 qemu-system-x86_64 -accel kvm -cpu host,-arch-capabilities \
-	-smp 2 -m 256 -kernel $vmlinux -initrd $dir/initrd.gz \
+python3 $VVU_ROOT/scripts/lib/guest-watch.py --label "qemu -accel kvm" --kernel $vmlinux -- \
+	timeout 300 qemu-system-x86_64 -accel kvm -cpu host,-arch-capabilities \
+	-smp 2 -m 256 -object memory-backend-memfd,id=mem,size=256M,share=on \
+	-machine pc,memory-backend=mem -kernel $vmlinux -initrd $dir/initrd.gz \
 	-append "console=ttyS0 panic=-1 vvu.marker=$marker" \
 	-nodefaults -display none -serial stdio -monitor none -no-reboot </dev/null
 echo "qemu status \$?"

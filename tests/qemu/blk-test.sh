@@ -94,6 +94,7 @@ boot_and_check_result() {
 	local rc=0 res
 	guest_wait || rc=$?
 	[ $rc -ne 124 ] || fail "the guest did not power off within $GUEST_TIMEOUT s"
+	[ $rc -ne "$GUEST_STALL_STATUS" ] || fail "the guest stalled (guest-watch's report is in the $FRONTEND part below)"
 	[ $rc -eq 0 ] || fail "the $FRONTEND front-end exited with status $rc"
 	res=$(result_line)
 	[ -n "$res" ] || fail "the guest printed no VVU-RESULT line"
@@ -241,7 +242,7 @@ main() {
 	truncate -s "${DISK_MIB}M" "$DIR/disk.img"
 	"prepare_$MODE"
 	if [ "$FRONTEND" = vmm ] && [ -z "${VVU_WITH_KVM:-}" ]; then
-		export GUEST_KERNEL GUEST_KERNEL_NAME
+		export GUEST_KERNEL GUEST_KERNEL_NAME GUEST_KERNEL_MAP
 		VVU_BLK_TEST_DIR=$DIR "$VVU_ROOT/scripts/with-kvm.sh" --timeout 900 -- "$0" "$@"
 	else
 		run
