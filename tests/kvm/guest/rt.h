@@ -79,6 +79,21 @@ static inline void guest_cli(void)
 	__asm__ volatile("cli" ::: "memory");
 }
 
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/*
+ * A deadline for waiting on the host side (a back-end, maybe an ASan build
+ * under nested KVM on a loaded machine): 2^36 TSC cycles, 20 s or more on
+ * any TSC up to 3.4 GHz. A loop count would be microseconds on a fast vCPU.
+ */
+#define GUEST_WAIT_CYCLES	(1ull << 36)
+
 /* Halts until an interrupt; sti's one-instruction shadow makes it race-free. */
 static inline void guest_wait_irq(void)
 {

@@ -215,12 +215,12 @@ static void submit(uint32_t type, uint64_t sector)
 /* Waits (halting) until the used ring catches up and, if want_irqs, for the interrupt. */
 static void wait_done(uint32_t want_irqs)
 {
-	for (uint32_t spins = 0; ; spins++) {
-		if (used.idx == avail.idx && irqs >= want_irqs)
-			break;
+	uint64_t deadline = rdtsc() + GUEST_WAIT_CYCLES;
+
+	while (used.idx != avail.idx || irqs < want_irqs) {
 		if (want_irqs)
 			guest_wait_irq();	/* sti; hlt; cli */
-		if (spins > 200000)
+		if (rdtsc() > deadline)
 			fail("timeout waiting for the request");
 	}
 	if (status != 0)
