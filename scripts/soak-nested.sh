@@ -66,11 +66,12 @@ case $FRONTEND in
 both) fes=(vmm qemu) ;;
 *) fes=("$FRONTEND") ;;
 esac
-# Boot b (0-based) of the whole soak goes to VM b % K, front-end alternating.
+# Boot b (0-based) of the whole soak goes to VM b % K; each VM alternates
+# the front-ends, so that neither is tied to one VM.
 total=$((BOOTS * ${#fes[@]}))
 for ((k = 0; k < PARALLEL; k++)); do : >"$OUT/plan.$k"; done
 for ((b = 0; b < total; b++)); do
-	echo "$b ${fes[b % ${#fes[@]}]}" >>"$OUT/plan.$((b % PARALLEL))"
+	echo "$b ${fes[(b / PARALLEL + b % PARALLEL) % ${#fes[@]}]}" >>"$OUT/plan.$((b % PARALLEL))"
 done
 
 # The script each nested VM runs: its boots, one at a time, each recorded in

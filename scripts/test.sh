@@ -59,6 +59,7 @@ fi
 python3 - "${logs[@]}" <<'PY'
 import json, sys
 passed = failed = skipped = 0
+outputs = []
 for path in sys.argv[1:]:
     try:
         lines = open(path).read().splitlines()
@@ -72,6 +73,8 @@ for path in sys.argv[1:]:
     for line in lines:
         t = json.loads(line)
         r = t["result"]
+        outputs.append((f"[{tag}] {t['name']}",
+                        (t.get("stdout") or "") + (t.get("stderr") or "")))
         if r in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif r == "SKIP":
@@ -82,6 +85,12 @@ for path in sys.argv[1:]:
             failed += 1
             print(f"FAIL [{tag}] {t['name']}: {r}")
 summary = f"{passed} passed, {failed} failed"
+# Retries for faults outside the project, said by with-kvm.sh: counted here.
+for what, sign in (("environment stall", "with-kvm: environment stall"),
+                   ("nested VM lockup", "with-kvm: the nested VM's kernel locked up")):
+    hits = [n for n, out in outputs if sign in out]
+    if hits:
+        print(f"retried after a {what} ({len(hits)}): {', '.join(hits)}")
 if skipped:
     summary += f", {skipped} skipped"
 print(summary)

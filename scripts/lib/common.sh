@@ -10,7 +10,7 @@ VVU_CACHE=${VVU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vvu}
 VVU_BUILD_PACKAGES=(gcc meson ninja-build pkg-config python3
 	libevent-dev libseccomp-dev check)
 VVU_TEST_PACKAGES=(qemu-system-x86 qemu-system-common qemu-utils
-	busybox-static cpio kmod xz-utils zstd iproute2 acpica-tools)
+	busybox-static cpio kmod xz-utils zstd iproute2 acpica-tools pciutils pci.ids)
 # What scripts/build-guest-kernel.sh needs to build the guest kernel.
 VVU_KERNEL_PACKAGES=(linux-source-6.1 flex bison bc libelf-dev libssl-dev
 	make gcc xz-utils)
