@@ -93,7 +93,7 @@ while read -r b fe; do
 	esac
 	t0=$(date +%s)
 	rc=0
-	timeout -k 5 900 python3 "$watch" --label "$fe boot $b" --kernel "$vmlinux" --stall "$stall" -- "${cmd[@]}" \
+	timeout -k 5 900 "$watch" --label "$fe boot $b" --kernel "$vmlinux" --stall "$stall" -- "${cmd[@]}" \
 		</dev/null >"$log" 2>&1 || rc=$?
 	secs=$(( $(date +%s) - t0 ))
 	if grep -q "vvu-e2e: marker $marker" "$log" && [ $rc -eq 0 ]; then

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Runs a Linux guest's front-end (the vmm or QEMU) and notices a stall.
 
 usage: guest-watch.py [--console FILE] [--kernel VMLINUX|System.map]
@@ -21,7 +21,8 @@ and nothing more is printed) does not. When neither sign has moved for S
 seconds (default 60), the watcher prints "guest-watch: LABEL: stall: ...",
 the last console lines and the tail of this kernel's log (the L1 kernel's,
 when run inside scripts/with-kvm.sh), stops COMMAND and exits with status
-86. Otherwise its exit status is COMMAND's. Without a readable guest clock
+86. Otherwise its exit status is COMMAND's; SIGTERM, SIGINT and SIGHUP are
+passed on to COMMAND, as timeout(1) does. Without a readable guest clock
 (no --kernel, no memfd) a stall is console silence alone, and it says so.
 """
 
@@ -213,6 +214,23 @@ def die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def pass_on(proc, sig):
+    """A signal for us is for COMMAND: it gets it, and its status is ours
+    (a vmm that SIGTERM stops cleanly exits 0), as with timeout(1)."""
+    try:
+        os.killpg(proc.pid, sig)
+        return status(proc.wait(30))
+    except ProcessLookupError:
+        return status(proc.wait())
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        return 128 + sig
+
+
+def status(rc):
+    return rc if rc >= 0 else 128 - rc
+
+
 def stop(proc):
     for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
         try:
@@ -246,7 +264,7 @@ def main():
     proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=die_with_parent,
                             stdout=None if a.console else subprocess.PIPE)
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, lambda n, f: (stop(proc), sys.exit(128 + n)))
+        signal.signal(s, lambda n, f: sys.exit(pass_on(proc, n)))
     console = Console(a.console, proc.stdout)
 
     ram, start = None, time.monotonic()
@@ -296,8 +314,7 @@ def main():
     if console.pipe is not None:
         console.thread.join(5)
     console.poll()
-    rc = proc.returncode
-    sys.exit(rc if rc >= 0 else 128 - rc)
+    sys.exit(status(proc.returncode))
 
 
 if __name__ == "__main__":

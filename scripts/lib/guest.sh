@@ -143,7 +143,7 @@ guest_start() {
 	done
 	[ "$GUEST_FRONTEND" = qemu ] || cmd+=("$GUEST_KERNEL")
 	: >"$serial"
-	timeout -k 10 "$secs" python3 "$VVU_ROOT/scripts/lib/guest-watch.py" \
+	timeout -k 10 "$secs" "$VVU_ROOT/scripts/lib/guest-watch.py" \
 		--label "$GUEST_FRONTEND guest" --console "$serial" --kernel "$GUEST_KERNEL_MAP" \
 		-- "${cmd[@]}" >"$serial.fe" 2>&1 </dev/null &
 	GUEST_PID=$!

@@ -23,7 +23,7 @@ head -c 4096 "$bzimage" >"$dir/truncated-bzImage"
 	--file "$VVU_ROOT/tests/e2e/guest-marker.sh:/guest-main.sh"
 
 # guest-watch.py stops a guest that stalls (no console, its clock stopped).
-watch="python3 $VVU_ROOT/scripts/lib/guest-watch.py --kernel $vmlinux"
+watch="$VVU_ROOT/scripts/lib/guest-watch.py --kernel $vmlinux"
 run="$watch -- timeout 120 $vmm run -c 2 -m 256 -i $dir/initrd.gz"
 cat >"$dir/inner.sh" <<INNER
 set -u

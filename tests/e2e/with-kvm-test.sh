@@ -47,7 +47,7 @@ set -u
 echo "outer-uptime \$(cut -d' ' -f1 /proc/uptime)"
 echo "to-stderr" >&2
 t=\$(date +%s.%N)
-python3 $VVU_ROOT/scripts/lib/guest-watch.py --label "qemu -accel kvm" --kernel $vmlinux -- \
+$VVU_ROOT/scripts/lib/guest-watch.py --label "qemu -accel kvm" --kernel $vmlinux -- \
 	timeout 300 qemu-system-x86_64 -accel kvm -cpu host,-arch-capabilities \
 	-smp 2 -m 256 -object memory-backend-memfd,id=mem,size=256M,share=on \
 	-machine pc,memory-backend=mem -kernel $vmlinux -initrd $dir/initrd.gz \
