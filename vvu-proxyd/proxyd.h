@@ -74,6 +74,12 @@ struct proxy_host_ops {
 
 /* --- device.c, regs.c ----------------------------------------------------- */
 
+struct proxy_kick_watch {
+	struct proxy *p;
+	unsigned int q;
+	struct event *ev;
+};
+
 struct proxy_dev {
 	struct virtio_pci_model model;
 	struct devchan_device desc;	/* the DEVICE message */
@@ -87,6 +93,7 @@ struct proxy_dev {
 	bool irq_bound[PROXY_NUM_DRIVER_IRQS];
 	/* The driver's rxq/txq doorbells (ioeventfds), watched in the loop. */
 	int kick_fd[VVU_NUM_QUEUES];
+	struct proxy_kick_watch kick_watch[VVU_NUM_QUEUES];
 };
 
 /* Fills dev with the vvu-proxy device's identity, BARs and capabilities. */
@@ -163,7 +170,8 @@ struct proxy_queues {
 	struct vq vq[VVU_NUM_QUEUES];
 	bool ready[VVU_NUM_QUEUES];	/* enabled, rings checked */
 	bool started;			/* DRIVER_OK */
-	struct vq_elem *elem;		/* scratch, one element */
+	/* Scratch, one per queue: handling a tx message may deliver on rx. */
+	struct vq_elem *elem[VVU_NUM_QUEUES];
 	struct proxy_rx_entry *rx;	/* PROXY_RX_BACKLOG entries, a ring */
 	unsigned int rx_head, rx_count;
 };

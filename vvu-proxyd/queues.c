@@ -22,17 +22,23 @@ int queues_init(struct proxy_queues *q)
 {
 	memset(q, 0, sizeof(*q));
 	mem_table_init(&q->ram);
-	q->elem = calloc(1, sizeof(*q->elem));
+	for (unsigned int i = 0; i < VVU_NUM_QUEUES; i++) {
+		q->elem[i] = calloc(1, sizeof(*q->elem[i]));
+		if (!q->elem[i])
+			return -ENOMEM;
+	}
 	q->rx = calloc(PROXY_RX_BACKLOG, sizeof(*q->rx));
-	return q->elem && q->rx ? 0 : -ENOMEM;
+	return q->rx ? 0 : -ENOMEM;
 }
 
 void queues_destroy(struct proxy_queues *q)
 {
 	mem_table_clear(&q->ram);
-	free(q->elem);
+	for (unsigned int i = 0; i < VVU_NUM_QUEUES; i++) {
+		free(q->elem[i]);
+		q->elem[i] = NULL;
+	}
 	free(q->rx);
-	q->elem = NULL;
 	q->rx = NULL;
 }
 
@@ -151,7 +157,7 @@ static bool rx_fill(struct proxy *p, const struct vq_elem *e, uint32_t *len)
 
 static void rx_deliver(struct proxy *p)
 {
-	struct vq_elem *e = p->q.elem;
+	struct vq_elem *e = p->q.elem[VVU_RXQ];
 	bool pushed = false;
 	uint32_t len;
 	int r;
@@ -229,7 +235,7 @@ static void tx_one(struct proxy *p, const struct vq_elem *e)
 
 static void tx_process(struct proxy *p)
 {
-	struct vq_elem *e = p->q.elem;
+	struct vq_elem *e = p->q.elem[VVU_TXQ];
 	int r;
 
 	while (queue_usable(p, VVU_TXQ)) {

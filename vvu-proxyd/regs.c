@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "common/evloop.h"
 #include "common/log.h"
 #include "vvu-proxyd/proxyd.h"
 
@@ -273,9 +274,21 @@ uint64_t proxy_access(struct proxy *p, const struct devchan_access *a)
 
 /* --- setup ---------------------------------------------------------------- */
 
+static void on_kick(int fd, void *arg)
+{
+	struct proxy_kick_watch *w = arg;
+	eventfd_t n;
+
+	/* Drain it; the ring says what there is to do. */
+	if (eventfd_read(fd, &n) < 0 && errno != EAGAIN)
+		pr_warn_limited("queue %u: cannot read its doorbell: %m", w->q);
+	queues_kick(w->p, w->q);
+}
+
 void proxy_dev_bind_kicks(struct proxy *p)
 {
 	for (unsigned int q = 0; q < VVU_NUM_QUEUES; q++) {
+		struct proxy_kick_watch *w = &p->dev.kick_watch[q];
 		struct devchan_ioeventfd_add add = {
 			.id = PROXY_IOEVENTFD_QUEUE(q),
 			.bar = VIRTIO_PCI_BAR,
@@ -284,6 +297,10 @@ void proxy_dev_bind_kicks(struct proxy *p)
 				  virtio_pci_model_doorbell_offset(q),
 		};
 
+		w->p = p;
+		w->q = q;
+		if (p->base && !w->ev)
+			w->ev = evloop_watch_fd(p->base, p->dev.kick_fd[q], on_kick, w);
 		p->host->ioeventfd_add(p, &add, p->dev.kick_fd[q]);
 	}
 }
@@ -348,9 +365,11 @@ void proxy_dev_destroy(struct proxy *p)
 	for (unsigned int i = 0; i < PROXY_NUM_DRIVER_IRQS; i++)
 		if (p->dev.irq_fd[i] >= 0)
 			close(p->dev.irq_fd[i]);
-	for (unsigned int q = 0; q < VVU_NUM_QUEUES; q++)
+	for (unsigned int q = 0; q < VVU_NUM_QUEUES; q++) {
+		evloop_unwatch(&p->dev.kick_watch[q].ev);
 		if (p->dev.kick_fd[q] >= 0)
 			close(p->dev.kick_fd[q]);
+	}
 	memset(p->dev.irq_fd, -1, sizeof(p->dev.irq_fd));
 	memset(p->dev.kick_fd, -1, sizeof(p->dev.kick_fd));
 }
