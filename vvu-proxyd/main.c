@@ -16,7 +16,6 @@
 #include "common/cli.h"
 #include "common/evloop.h"
 #include "common/log.h"
-#include "common/sandbox.h"
 #include "vvu-proxyd/chan.h"
 
 #define PROG		"vvu-proxyd"
@@ -158,33 +157,10 @@ static const struct cli_prog proxyd_prog = {
 	.check = check_args,
 };
 
-/*
- * What the running daemon calls beyond a libevent loop's needs: accepting
- * siblings (and bounding their socket reads), checking a memfd's size before
- * BAR4 maps it, mapping the device VM's RAM (mmap/munmap are in the base).
- * Nothing opens a path, creates a socket or an eventfd once running.
- */
-static const char *const proxyd_syscalls[] = {
-	"accept4", "setsockopt", "fstat", "newfstatat",
-};
-
-#define SANDBOX_MAX_SYSCALLS	128
-
 static int enter_sandbox(struct proxy *p)
 {
-	const size_t nextra = sizeof(proxyd_syscalls) / sizeof(proxyd_syscalls[0]);
-	const char *list[SANDBOX_MAX_SYSCALLS];
-	size_t n = 0;
-
 	(void)p;
-	while (sandbox_base_syscalls[n] && n < SANDBOX_MAX_SYSCALLS - nextra - 1) {
-		list[n] = sandbox_base_syscalls[n];
-		n++;
-	}
-	for (size_t i = 0; i < nextra; i++)
-		list[n++] = proxyd_syscalls[i];
-	list[n] = NULL;
-	if (sandbox_enter(list)) {
+	if (proxyd_sandbox_enter()) {
 		pr_err("cannot enter the sandbox");
 		return -1;
 	}

@@ -12,6 +12,7 @@
  *   shm.c      the BAR4 layout of the sibling's memory regions
  *   sibling.c  the vhost-user session: fds consumed, messages forwarded
  *   chan.c     the control and access channels to the vmm
+ *   seccomp.c  the sandbox's allow-list
  *
  * One thread, one libevent loop. What needs the VM fd (memory slots,
  * ioeventfds, irqfds) is asked of the vmm through proxy_host_ops, so the
@@ -243,6 +244,11 @@ void proxy_dev_reset(struct proxy *p);
 void proxy_dev_set_status(struct proxy *p, uint32_t bits, bool on);
 /* Raises the driver's rxq/txq vector (the irqfd's eventfd). */
 void proxy_dev_queue_irq(struct proxy *p, unsigned int qi);
+
+/* --- seccomp.c ------------------------------------------------------------ */
+
+/* no_new_privs and the running daemon's allow-list. 0 or -errno. */
+int proxyd_sandbox_enter(void);
 
 /* --- the whole daemon ------------------------------------------------------ */
 

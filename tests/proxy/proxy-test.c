@@ -52,8 +52,10 @@ static int sib_send(int sock, uint32_t request, uint32_t flags,
 	vu_msg_init(&m, request);
 	m.hdr.flags |= flags;
 	m.hdr.size = size;
-	memcpy(&m.payload, payload, size);
-	memcpy(m.fds, fds, nfds * sizeof(int));
+	if (size)
+		memcpy(&m.payload, payload, size);
+	if (nfds)
+		memcpy(m.fds, fds, nfds * sizeof(int));
 	m.nfds = nfds;
 	return vu_msg_send(sock, &m);
 }
