@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,12 +242,25 @@ int fv_sync(struct fvmm *v)
 
 /* --- setup ------------------------------------------------------------------ */
 
-static int spawn(struct fvmm *v, const char *proxyd, int fd)
+static void exec_proxyd(struct fvmm *v, const char *proxyd, int fd)
 {
-	char fdarg[16], asan[512];
-	const char *old = getenv("ASAN_OPTIONS");
+	char fdarg[16], ctrl[128];
 
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	snprintf(ctrl, sizeof(ctrl), "%s/ctrl", v->dir);
+	fcntl(fd, F_SETFD, 0);
+	execl(proxyd, proxyd, "--socket", v->sock,
+	      v->control_path ? "--control" : "--control-fd",
+	      v->control_path ? ctrl : fdarg,
+	      "--shm-size", FV_SHM_SIZE,
+	      "--uuid", "01234567-89ab-cdef-0123-456789abcdef", (char *)NULL);
+}
+
+static int spawn(struct fvmm *v, const char *proxyd, int fd)
+{
+	char asan[512];
+	const char *old = getenv("ASAN_OPTIONS");
+
 	/*
 	 * LeakSanitizer's exit-time scan needs ptrace and threads the seccomp
 	 * filter forbids: a sandboxed proxyd is leak-checked by the unit tests
@@ -259,11 +273,7 @@ static int spawn(struct fvmm *v, const char *proxyd, int fd)
 		return -1;
 	if (v->pid == 0) {
 		setenv("ASAN_OPTIONS", asan, 1);
-		fcntl(fd, F_SETFD, 0);
-		execl(proxyd, proxyd, "--socket", v->sock, "--control-fd", fdarg,
-		      "--shm-size", FV_SHM_SIZE,
-		      "--uuid", "01234567-89ab-cdef-0123-456789abcdef",
-		      (char *)NULL);
+		exec_proxyd(v, proxyd, fd);
 		_exit(127);
 	}
 	return 0;
@@ -310,11 +320,32 @@ static int handshake(struct fvmm *v)
 	return 0;
 }
 
+/* --control PATH: proxyd listens; connect as the vmm does. */
+static int connect_control(struct fvmm *v)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/ctrl", v->dir);
+	for (int i = 0; i < 500 && fd >= 0; i++) {
+		if (!connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+			return fd;
+		usleep(10000);
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 int fv_start(struct fvmm *v, const char *proxyd)
 {
+	bool control_path = v->control_path;
+	uint32_t rx_len = v->rx_len;
 	int sv[2];
 
 	memset(v, 0, sizeof(*v));
+	v->control_path = control_path;
+	v->rx_len = rx_len ? rx_len : FV_RX_BUF_SIZE;
 	v->ctrl = v->acc = v->ram_fd = -1;
 	for (unsigned int i = 0; i < DEVCHAN_MAX_IOEVENTFDS; i++)
 		v->ioev[i].fd = v->irq[i].fd = -1;
@@ -333,7 +364,21 @@ int fv_start(struct fvmm *v, const char *proxyd)
 		return -1;
 	}
 	close(sv[1]);
+	if (v->control_path) {
+		close(v->ctrl);
+		v->ctrl = connect_control(v);
+		if (v->ctrl < 0)
+			return -1;
+	}
 	return handshake(v);
+}
+
+int fv_reset(struct fvmm *v)
+{
+	struct devchan_msg m;
+
+	devchan_build_reset(&m, ++v->next_id);
+	return request(v, &m);
 }
 
 int fv_stop(struct fvmm *v)
@@ -398,6 +443,7 @@ static int queue_setup(struct fvmm *v, uint16_t q, struct vring_drv *ring)
 	uint64_t avail = ram_alloc(v, VRING_AVAIL_SIZE(FV_QUEUE_SIZE), 2);
 	uint64_t used = ram_alloc(v, VRING_USED_SIZE(FV_QUEUE_SIZE), 4096);
 
+	vring_drv_destroy(ring);	/* after a reset: new rings */
 	if (vring_drv_init(ring, FV_QUEUE_SIZE, host(v, desc), host(v, avail),
 			   host(v, used), false))
 		return -1;
@@ -413,7 +459,7 @@ static int queue_setup(struct fvmm *v, uint16_t q, struct vring_drv *ring)
 
 static void rx_post(struct fvmm *v, unsigned int i)
 {
-	struct vring_buf b = { .addr = v->rx_buf[i], .len = FV_RX_BUF_SIZE,
+	struct vring_buf b = { .addr = v->rx_buf[i], .len = v->rx_len,
 			       .write = true };
 
 	vring_drv_add(&v->rx, &b, 1, (void *)(uintptr_t)(i + 1));
@@ -443,7 +489,7 @@ int fv_driver_init(struct fvmm *v)
 	if (queue_setup(v, VVU_RXQ, &v->rx) || queue_setup(v, VVU_TXQ, &v->tx))
 		return -1;
 	for (unsigned int i = 0; i < FV_RX_BUFS; i++) {
-		v->rx_buf[i] = ram_alloc(v, FV_RX_BUF_SIZE, 64);
+		v->rx_buf[i] = ram_alloc(v, v->rx_len, 64);
 		rx_post(v, i);
 	}
 	v->tx_buf = ram_alloc(v, VU_MSG_MAX_LEN, 64);

@@ -45,6 +45,8 @@ struct fv_shm {
 
 struct fvmm {
 	pid_t pid;
+	bool control_path;		/* --control PATH instead of --control-fd */
+	uint32_t rx_len;		/* rx buffer size, FV_RX_BUF_SIZE by default */
 	char dir[64];
 	char sock[96];
 	int ctrl;
@@ -69,8 +71,13 @@ struct fvmm {
 	uint64_t tx_buf;
 };
 
-/* Starts proxyd (on --control-fd) and does the handshake. 0 or -1. */
+/*
+ * Starts proxyd (on --control-fd, or --control PATH if v->control_path)
+ * and does the handshake. 0 or -1.
+ */
 int fv_start(struct fvmm *v, const char *proxyd);
+/* The vmm's RESET of the device: proxyd's REPLY status, or -1. */
+int fv_reset(struct fvmm *v);
 /* The vmm goes (control EOF); proxyd's exit status (waitpid), -1 on error. */
 int fv_stop(struct fvmm *v);
 
@@ -85,7 +92,10 @@ uint64_t fv_read(struct fvmm *v, uint8_t region, uint64_t off, uint8_t size);
 void fv_write(struct fvmm *v, uint8_t region, uint64_t off, uint8_t size,
 	      uint64_t val);
 
-/* The driver: reset, features, rxq/txq with vectors 1 and 2, DRIVER_OK. */
+/*
+ * The driver: reset, features, rxq/txq with vectors 1 and 2, rx buffers of
+ * v->rx_len bytes, DRIVER_OK. Again after a reset: new rings.
+ */
 int fv_driver_init(struct fvmm *v);
 /* Device config status (bit 0: a sibling is connected). */
 uint32_t fv_status(struct fvmm *v);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,18 @@ static int roundtrip(struct fvmm *v, int sock)
 	CHECK(m.payload.u64 == (offered & ~VIRTIO_BIT(VHOST_F_LOG_ALL)),
 	      "features %#llx not masked", (unsigned long long)m.payload.u64);
 	return 0;
+}
+
+/* A sibling connects, is served, and goes: the device works. */
+static int sibling_served(struct fvmm *v)
+{
+	int sock = sib_connect(v), r;
+
+	if (sock < 0)
+		return -1;
+	r = roundtrip(v, sock);
+	close(sock);
+	return r || expect_marker(v);
 }
 
 static int setup(struct fvmm *v, const char *proxyd)
@@ -411,28 +424,21 @@ static int scenario_basic(struct fvmm *v)
 	if (expect_marker(v) || check_clean(v))
 		return -1;
 	/* The next sibling is served. */
-	sock = sib_connect(v);
-	if (sock < 0)
-		return -1;
-	if (roundtrip(v, sock)) {
-		close(sock);
-		return -1;
-	}
-	close(sock);
-	return expect_marker(v);
+	return sibling_served(v);
 }
 
 /* --- reconnect cycles: no fd, no slot left behind ------------------------------ */
 
-static int one_cycle(struct fvmm *v)
+/* A memory table, a call and a kick eventfd: something to undo later. */
+static int setup_session(struct fvmm *v, int sock)
 {
 	struct vhost_user_memory mem = { .nregions = 1, .regions = {
 		{ 0x0, 1 << 20, 0x7f0000000000, 0 } } };
 	int mfd = new_memfd(1 << 20), efd = new_eventfd(), kfd = new_eventfd();
-	int sock = sib_connect(v), ret = -1;
 	struct vu_msg m;
+	int ret = -1;
 
-	if (sock >= 0 && mfd >= 0 && efd >= 0 && kfd >= 0 &&
+	if (mfd >= 0 && efd >= 0 && kfd >= 0 &&
 	    !sib_send(sock, VHOST_USER_SET_MEM_TABLE, 0, &mem,
 		      VHOST_USER_MEMORY_SIZE(1), &mfd, 1) &&
 	    !send_vring_fd(sock, VHOST_USER_SET_VRING_CALL, 0, efd) &&
@@ -444,8 +450,18 @@ static int one_cycle(struct fvmm *v)
 	close(mfd);
 	close(efd);
 	close(kfd);
-	if (sock >= 0)
-		close(sock);
+	fv_pump(v, 0);
+	return ret;
+}
+
+static int one_cycle(struct fvmm *v)
+{
+	int sock = sib_connect(v), ret;
+
+	if (sock < 0)
+		return -1;
+	ret = setup_session(v, sock);
+	close(sock);
 	return ret || expect_marker(v) || check_clean(v) ? -1 : 0;
 }
 
@@ -645,12 +661,7 @@ static int run_bad(struct fvmm *v, const struct bad_case *b)
 	CHECK(fv_proxyd_fds(v) == fds, "%s: proxyd has %d fds, had %d", b->name,
 	      fv_proxyd_fds(v), fds);
 	/* ...and the next sibling is served. */
-	sock = sib_connect(v);
-	if (sock < 0)
-		return -1;
-	bad = roundtrip(v, sock);
-	close(sock);
-	return bad || expect_marker(v);
+	return sibling_served(v);
 }
 
 /* With REPLY_ACK, a refused request is answered, and the session goes on. */
@@ -678,6 +689,119 @@ static int scenario_refuse_acked(struct fvmm *v)
 	return expect_marker(v);
 }
 
+/* --- lifecycle ---------------------------------------------------------------- */
+
+static int check_driver_irqs_gone(struct fvmm *v)
+{
+	for (unsigned int i = 0; i < PROXY_NUM_DRIVER_IRQS; i++)
+		CHECK(!fv_irqfd(v, i), "driver irqfd %u left after reset", i);
+	return 0;
+}
+
+/* A reset (the driver's or the vmm's) ends the session; then all works again. */
+static int reset_scenario(struct fvmm *v, bool by_vmm)
+{
+	int sock = sib_connect(v);
+
+	if (sock < 0)
+		return -1;
+	fv_set_notification(v, 0, 4);
+	if (setup_session(v, sock))
+		return -1;
+	CHECK(fv_shm_count(v) == 1 && fv_irqfd(v, PROXY_IRQFD_VHOST(0)), "session");
+	if (by_vmm)
+		CHECK(fv_reset(v) == 0, "RESET refused");
+	else
+		fv_write(v, VIRTIO_PCI_BAR, VIRTIO_PCI_COMMON_OFF +
+			 offsetof(struct virtio_pci_common_cfg, device_status), 1, 0);
+	fv_sync(v);
+	CHECK(sib_closed(sock), "the sibling stayed connected");
+	close(sock);
+	if (check_clean(v) || check_driver_irqs_gone(v))
+		return -1;
+	CHECK(fv_status(v) == 0, "status bit 0 still set");
+	CHECK(fv_read(v, VVU_BAR2, VVU_NOTIFICATION_OFFSET + 2, 2) ==
+	      VIRTIO_MSI_NO_VECTOR, "notification vector survived the reset");
+	CHECK(!fv_driver_init(v), "driver init after reset");
+	return sibling_served(v);
+}
+
+static int scenario_driver_reset(struct fvmm *v)
+{
+	return reset_scenario(v, false);
+}
+
+static int scenario_vmm_reset(struct fvmm *v)
+{
+	return reset_scenario(v, true);
+}
+
+/* More messages than rx buffers and backlog: all arrive, in order. */
+static int scenario_backlog(struct fvmm *v)
+{
+	int sock = sib_connect(v);
+	struct vu_msg m;
+
+	if (sock < 0)
+		return -1;
+	for (uint32_t i = 0; i < 200; i++) {
+		struct vhost_user_vring_state st = { 0, i };
+
+		CHECK(!sib_send(sock, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof(st),
+				NULL, 0), "send %u", i);
+	}
+	usleep(100 * 1000);
+	for (uint32_t i = 0; i < 200; i++) {
+		if (expect_rx(v, VHOST_USER_SET_VRING_NUM, &m))
+			return -1;
+		CHECK(m.payload.state.num == i, "message %u arrived as %u", i,
+		      m.payload.state.num);
+	}
+	if (roundtrip(v, sock))
+		return -1;
+	close(sock);
+	return expect_marker(v);
+}
+
+/* A message larger than the driver's buffer: never truncated, the sibling goes. */
+static int scenario_rx_too_small(struct fvmm *v)
+{
+	struct vhost_user_memory mem = { .nregions = 1, .regions = {
+		{ 0x0, 1 << 20, 0x7f0000000000, 0 } } };
+	int sock = sib_connect(v), fd = new_memfd(1 << 20);
+
+	CHECK(sock >= 0 && fd >= 0, "setup");
+	CHECK(!sib_send(sock, VHOST_USER_SET_MEM_TABLE, 0, &mem,
+			VHOST_USER_MEMORY_SIZE(1), &fd, 1), "send");
+	close(fd);
+	CHECK(sib_closed(sock), "the sibling was not dropped");
+	close(sock);
+	if (expect_marker(v) || check_clean(v))
+		return -1;
+	return sibling_served(v);
+}
+
+static int scenario_control_socket(struct fvmm *v)
+{
+	return sibling_served(v);
+}
+
+/* SIGTERM: a clean exit, even sandboxed and with a sibling connected. */
+static int scenario_sigterm(struct fvmm *v)
+{
+	int sock = sib_connect(v), status;
+
+	if (sock < 0 || setup_session(v, sock))
+		return -1;
+	CHECK(!kill(v->pid, SIGTERM), "kill");
+	CHECK(waitpid(v->pid, &status, 0) == v->pid, "waitpid");
+	v->pid = 0;
+	close(sock);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "proxyd ended with status %#x on SIGTERM", status);
+	return 0;
+}
+
 /* --- main ------------------------------------------------------------------------ */
 
 static int run(struct fvmm *v, const char *name)
@@ -688,6 +812,18 @@ static int run(struct fvmm *v, const char *name)
 		return scenario_cycles(v);
 	if (!strcmp(name, "refuse-acked"))
 		return scenario_refuse_acked(v);
+	if (!strcmp(name, "driver-reset"))
+		return scenario_driver_reset(v);
+	if (!strcmp(name, "vmm-reset"))
+		return scenario_vmm_reset(v);
+	if (!strcmp(name, "backlog"))
+		return scenario_backlog(v);
+	if (!strcmp(name, "rx-too-small"))
+		return scenario_rx_too_small(v);
+	if (!strcmp(name, "control-socket"))
+		return scenario_control_socket(v);
+	if (!strcmp(name, "sigterm"))
+		return scenario_sigterm(v);
 	for (const struct bad_case *b = bad_cases; b->name; b++)
 		if (!strcmp(name, b->name))
 			return run_bad(v, b);
@@ -706,7 +842,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	v = calloc(1, sizeof(*v));
-	if (!v || setup(v, argv[1]))
+	if (!v)
+		return 1;
+	v->control_path = !strcmp(argv[2], "control-socket");
+	v->rx_len = !strcmp(argv[2], "rx-too-small") ? 40 : 0;
+	if (setup(v, argv[1]))
 		return 1;
 	ret = finish(v, run(v, argv[2]));
 	free(v);

@@ -323,6 +323,23 @@ START_TEST(test_queue_setup_in_ram)
 }
 END_TEST
 
+/* Bus mastering off stops a started device; the sibling may not stay. */
+START_TEST(test_bus_master_off_stops)
+{
+	acc(DEVCHAN_REGION_CONFIG, 4, 2, true, 0x6);
+	features_ok();
+	queue_at(VVU_RXQ, RAM_GPA, 64);
+	queue_at(VVU_TXQ, RAM_GPA + 0x4000, 64);
+	common_wr(CFG(device_status), 1, 0xf);
+	ck_assert(px->q.started);
+	ck_assert(px->sib.enabled);
+	acc(DEVCHAN_REGION_CONFIG, 4, 2, true, 0x2);
+	ck_assert(!px->q.started);
+	ck_assert(!px->sib.enabled);
+	ck_assert(common_rd(CFG(device_status), 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+END_TEST
+
 START_TEST(test_vectors_become_irqfds)
 {
 	common_wr(CFG(config_msix_vector), 2, 0);
@@ -550,6 +567,7 @@ static Suite *proxyd_suite(void)
 	tcase_add_test(model, test_device_config);
 	tcase_add_test(model, test_common_config);
 	tcase_add_test(model, test_queue_setup_in_ram);
+	tcase_add_test(model, test_bus_master_off_stops);
 	tcase_add_test(model, test_vectors_become_irqfds);
 	tcase_add_test(model, test_driver_doorbells);
 	tcase_add_test(model, test_notification_registers);
