@@ -332,10 +332,13 @@ static int set_vring_kick(struct proxy *p, struct vu_msg *m, uint32_t i)
 
 static int set_vring_err(struct proxy *p, struct vu_msg *m)
 {
-	if (vring_fd(m) == -2)
+	int fd = vring_fd(m);
+
+	if (fd == -2)
 		return bad(m, "fd count does not match the NOFD flag");
 	/* Nothing in the device VM could signal it: say there is none. */
-	vu_msg_close_fds(m);
+	if (fd >= 0)
+		close(fd);
 	m->payload.u64 |= VHOST_USER_VRING_NOFD_MASK;
 	return forward(p, m);
 }

@@ -407,6 +407,8 @@ static int scenario_basic(struct fvmm *v)
 	eventfd_t n = 0;
 	int sock;
 
+	int fds = fv_proxyd_fds(v);
+
 	if (check_device(v))
 		return -1;
 	CHECK(fv_status(v) == 0, "status before any sibling");
@@ -423,6 +425,7 @@ static int scenario_basic(struct fvmm *v)
 	close(sock);
 	if (expect_marker(v) || check_clean(v))
 		return -1;
+	CHECK(fv_proxyd_fds(v) == fds, "proxyd has %d fds, had %d", fv_proxyd_fds(v), fds);
 	/* The next sibling is served. */
 	return sibling_served(v);
 }
@@ -802,6 +805,108 @@ static int scenario_sigterm(struct fvmm *v)
 	return 0;
 }
 
+/* --- the harness's front-end, as QEMU drives a back-end ---------------------- */
+
+/* What a minimal back-end answers; false if the request wants no reply. */
+static bool backend_answer(struct vu_msg *m)
+{
+	uint32_t req = m->hdr.request;
+	bool ack = m->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
+	uint64_t v = 0;
+
+	switch (req) {
+	case VHOST_USER_GET_FEATURES:
+		v = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+		    VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+		break;
+	case VHOST_USER_GET_PROTOCOL_FEATURES:
+		v = PF(MQ) | PF(REPLY_ACK) | PF(CONFIG) | PF(CONFIGURE_MEM_SLOTS) |
+		    PF(INFLIGHT_SHMFD) | PF(BACKEND_REQ);
+		break;
+	case VHOST_USER_GET_QUEUE_NUM:
+		v = 1;
+		break;
+	case VHOST_USER_GET_MAX_MEM_SLOTS:
+		v = 8;
+		break;
+	case VHOST_USER_GET_CONFIG:
+		memset(m->payload.config.region, 0, m->payload.config.size);
+		vu_msg_make_reply(m, VHOST_USER_CONFIG_HDR_SIZE + m->payload.config.size);
+		return true;
+	case VHOST_USER_GET_VRING_BASE:
+		m->payload.state.num = 0;
+		vu_msg_make_reply(m, sizeof(m->payload.state));
+		return true;
+	default:
+		if (!ack)
+			return false;
+	}
+	vu_msg_make_reply(m, sizeof(m->payload.u64));
+	m->payload.u64 = v;
+	return true;
+}
+
+/* The sibling: the harness driver's connect, start and stop sequences. */
+static int harness_frontend(const char *sock)
+{
+	uint16_t bases[1];
+	struct drv d;
+	int r = drv_init(&d);
+
+	if (!r)
+		r = drv_connect(&d, sock, 1);
+	if (!r)
+		r = drv_start(&d, 0);
+	if (!r)
+		r = drv_stop(&d, bases);
+	drv_destroy(&d);
+	return r ? 1 : 0;
+}
+
+/* Serves the front-end's messages until it goes; the most BAR4 slots seen. */
+static int serve_backend(struct fvmm *v, unsigned int *max_slots)
+{
+	uint8_t buf[FV_RX_BUF_SIZE], out[VU_MSG_MAX_LEN];
+	struct vu_msg m;
+	uint32_t len = 1;
+	ssize_t n;
+
+	while (len) {
+		CHECK(!fv_rx(v, buf, &len, TIMEOUT_MS), "the front-end stalled");
+		if (fv_shm_count(v) > *max_slots)
+			*max_slots = fv_shm_count(v);
+		if (!len)
+			break;
+		CHECK(!vu_msg_parse(&m, buf, len), "rx: no message");
+		if (!backend_answer(&m))
+			continue;
+		n = vu_msg_serialize(&m, out, sizeof(out));
+		CHECK(n > 0 && !fv_tx(v, out, (uint32_t)n), "tx");
+	}
+	return 0;
+}
+
+static int scenario_harness_frontend(struct fvmm *v)
+{
+	unsigned int max_slots = 0;
+	int status;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(harness_frontend(v->sock));
+	if (serve_backend(v, &max_slots)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -1;
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the front-end failed: %#x", status);
+	/* Its RAM, two regions by ADD_MEM_REG, was in BAR4 while it ran. */
+	CHECK(max_slots == 2, "%u BAR4 slots", max_slots);
+	return check_clean(v);
+}
+
 /* --- main ------------------------------------------------------------------------ */
 
 static int run(struct fvmm *v, const char *name)
@@ -822,6 +927,8 @@ static int run(struct fvmm *v, const char *name)
 		return scenario_rx_too_small(v);
 	if (!strcmp(name, "control-socket"))
 		return scenario_control_socket(v);
+	if (!strcmp(name, "harness-frontend"))
+		return scenario_harness_frontend(v);
 	if (!strcmp(name, "sigterm"))
 		return scenario_sigterm(v);
 	for (const struct bad_case *b = bad_cases; b->name; b++)
