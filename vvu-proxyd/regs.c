@@ -73,12 +73,16 @@ static int op_start(struct virtio_pci_model *m)
 	return 0;
 }
 
+/*
+ * Queues first: the driver is resetting (or lost bus mastering), so the
+ * sibling goes without a marker in its rings or a config interrupt.
+ */
 static void op_stop(struct virtio_pci_model *m)
 {
 	struct proxy *p = model_proxy(m);
 
-	sibling_enable(p, false);
 	queues_stop(p);
+	sibling_enable(p, false);
 }
 
 static void notifications_reset(struct proxy_dev *d)
@@ -93,8 +97,8 @@ static void op_reset(struct virtio_pci_model *m)
 {
 	struct proxy *p = model_proxy(m);
 
-	sibling_enable(p, false);
 	queues_stop(p);
+	sibling_enable(p, false);
 	irqs_unbind(p);
 	notifications_reset(&p->dev);
 }

@@ -720,6 +720,7 @@ static int reset_scenario(struct fvmm *v, bool by_vmm)
 	fv_sync(v);
 	CHECK(sib_closed(sock), "the sibling stayed connected");
 	close(sock);
+	CHECK(!vring_drv_has_used(&v->rx), "rxq written during the reset");
 	if (check_clean(v) || check_driver_irqs_gone(v))
 		return -1;
 	CHECK(fv_status(v) == 0, "status bit 0 still set");
