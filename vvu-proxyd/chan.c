@@ -5,7 +5,10 @@
  * proxyd's own requests (memory slots, ioeventfds, irqfds) are sent and
  * never waited for: their REPLYs arrive later on the same socket, matched
  * against the oldest outstanding request. A refusal is logged, and drops
- * the sibling session the request was for.
+ * the sibling session the request was for. That drop deletes what the
+ * session added, the refused request's slot or id too: later requests may
+ * have reused it by the time the refusal arrives, and a vmm that answers
+ * a delete of nothing with ENOENT is harmless.
  *
  * A bad message ends the session with the vmm (and proxyd with it), as
  * does its EOF; a bad access command closes that access channel only.

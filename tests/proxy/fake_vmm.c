@@ -92,6 +92,8 @@ static int answer(struct fvmm *v, struct devchan_msg *m)
 {
 	uint32_t id = m->payload.del.id;
 
+	if (m->hdr.type == v->refuse_type)
+		return -ENOSPC;		/* on purpose: not counted */
 	switch (m->hdr.type) {
 	case DEVCHAN_MSG_SHM_MAP:	return rec_shm_map(v, m);
 	case DEVCHAN_MSG_IOEVENTFD_ADD:	return rec_ioeventfd_add(v, m);
@@ -133,7 +135,9 @@ static int on_msg(struct fvmm *v, struct devchan_msg *m)
 		return -1;
 	}
 	st = answer(v, m);
-	if (st) {
+	if (st < 0) {
+		st = -st;
+	} else if (st) {
 		pr_err("fake vmm: refusing %s: %s", devchan_msg_name(m->hdr.type),
 		       strerror(st));
 		v->refusals++;

@@ -58,6 +58,7 @@ struct fvmm {
 	bool wait_done;
 	uint32_t wait_status;
 	unsigned int refusals;		/* proxyd requests we had to refuse */
+	uint32_t refuse_type;		/* refuse these on purpose (ENOSPC) */
 	unsigned int shm_maps, shm_unmaps;
 	struct fv_ioeventfd ioev[DEVCHAN_MAX_IOEVENTFDS];
 	struct fv_irqfd irq[DEVCHAN_MAX_IRQFDS];

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -908,6 +909,46 @@ static int scenario_harness_frontend(struct fvmm *v)
 	return check_clean(v);
 }
 
+/* --- the vmm's side going wrong --------------------------------------------- */
+
+/* The vmm refuses a memory slot: that sibling goes, the next one is served. */
+static int scenario_vmm_refuses_map(struct fvmm *v)
+{
+	int sock = sib_connect(v);
+
+	if (sock < 0)
+		return -1;
+	v->refuse_type = DEVCHAN_MSG_SHM_MAP;
+	setup_session(v, sock);
+	CHECK(sib_closed(sock), "the sibling stayed after a refused SHM_MAP");
+	close(sock);
+	v->refuse_type = 0;
+	if (expect_marker(v) || check_clean(v))
+		return -1;
+	/*
+	 * The drop unmaps every slot of the session, the refused one too
+	 * (proxyd cannot know whether a later request reused it): at most
+	 * that one ENOENT.
+	 */
+	CHECK(v->refusals <= 1, "%u requests refused", v->refusals);
+	v->refusals = 0;
+	return sibling_served(v);
+}
+
+/* A malformed control message ends proxyd, with status 1, not a crash. */
+static int scenario_bad_control(struct fvmm *v)
+{
+	static const uint8_t junk[3] = { 1, 2, 3 };
+	int status;
+
+	CHECK(send(v->ctrl, junk, sizeof(junk), MSG_NOSIGNAL) == sizeof(junk), "send");
+	CHECK(waitpid(v->pid, &status, 0) == v->pid, "waitpid");
+	v->pid = 0;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	      "proxyd ended with status %#x", status);
+	return 0;
+}
+
 /* --- main ------------------------------------------------------------------------ */
 
 static int run(struct fvmm *v, const char *name)
@@ -930,6 +971,10 @@ static int run(struct fvmm *v, const char *name)
 		return scenario_control_socket(v);
 	if (!strcmp(name, "harness-frontend"))
 		return scenario_harness_frontend(v);
+	if (!strcmp(name, "vmm-refuses-map"))
+		return scenario_vmm_refuses_map(v);
+	if (!strcmp(name, "bad-control"))
+		return scenario_bad_control(v);
 	if (!strcmp(name, "sigterm"))
 		return scenario_sigterm(v);
 	for (const struct bad_case *b = bad_cases; b->name; b++)
