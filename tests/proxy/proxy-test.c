@@ -196,6 +196,26 @@ static int check_device(struct fvmm *v)
 	return 0;
 }
 
+/* The running proxyd has its seccomp filter and no new privileges. */
+static int check_sandboxed(struct fvmm *v)
+{
+	char path[64], line[256];
+	bool seccomp = false, nnp = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)v->pid);
+	f = fopen(path, "r");
+	CHECK(f, "cannot read %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		seccomp |= !strcmp(line, "Seccomp:\t2\n");
+		nnp |= !strcmp(line, "NoNewPrivs:\t1\n");
+	}
+	fclose(f);
+	CHECK(seccomp && nnp, "proxyd is not sandboxed (seccomp %d, no_new_privs %d)",
+	      seccomp, nnp);
+	return 0;
+}
+
 /* fwd (as forwarded) lies in BAR4 where a slot maps orig's bytes of fd. */
 static int check_mapped(struct fvmm *v, const struct vhost_user_mem_region *fwd,
 			const struct vhost_user_mem_region *orig, int fd)
@@ -410,7 +430,7 @@ static int scenario_basic(struct fvmm *v)
 
 	int fds = fv_proxyd_fds(v);
 
-	if (check_device(v))
+	if (check_device(v) || check_sandboxed(v))
 		return -1;
 	CHECK(fv_status(v) == 0, "status before any sibling");
 	eventfd_read(fv_irqfd(v, PROXY_IRQFD_CONFIG)->fd, &n);
