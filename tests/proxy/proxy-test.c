@@ -929,6 +929,25 @@ static int scenario_harness_frontend(struct fvmm *v)
 	return check_clean(v);
 }
 
+/* A looping txq chain: the device needs a reset; after one, all works. */
+static int scenario_bad_txq_chain(struct fvmm *v)
+{
+	uint16_t head = FV_QUEUE_SIZE - 1;	/* a descriptor no chain uses yet */
+	uint64_t status_off = VIRTIO_PCI_COMMON_OFF +
+			      offsetof(struct virtio_pci_common_cfg, device_status);
+
+	v->tx.desc[head] = (struct vring_desc){ .addr = v->tx_buf, .len = 16,
+		.flags = VRING_DESC_F_NEXT, .next = head };
+	vring_drv_publish(&v->tx, head);
+	fv_write(v, VIRTIO_PCI_BAR, VIRTIO_PCI_NOTIFY_OFF + 4, 2, VVU_TXQ);
+	fv_sync(v);
+	CHECK(fv_read(v, VIRTIO_PCI_BAR, status_off, 1) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	      "no DEVICE_NEEDS_RESET after a looping chain");
+	CHECK(fv_alive(v), "proxyd died");
+	CHECK(!fv_driver_init(v), "driver init after the reset");
+	return sibling_served(v);
+}
+
 /* --- the vmm's side going wrong --------------------------------------------- */
 
 /* The vmm refuses a memory slot: that sibling goes, the next one is served. */
@@ -991,6 +1010,8 @@ static int run(struct fvmm *v, const char *name)
 		return scenario_control_socket(v);
 	if (!strcmp(name, "harness-frontend"))
 		return scenario_harness_frontend(v);
+	if (!strcmp(name, "bad-txq-chain"))
+		return scenario_bad_txq_chain(v);
 	if (!strcmp(name, "vmm-refuses-map"))
 		return scenario_vmm_refuses_map(v);
 	if (!strcmp(name, "bad-control"))
