@@ -28,9 +28,16 @@ static struct proxy_chan *chan(struct proxy *p)
 	return p->chan;
 }
 
+/* The session with the vmm is over: nothing more is sent to it. */
 static void chan_end(struct proxy *p, int code)
 {
-	chan(p)->exit_code = code;
+	struct proxy_chan *c = chan(p);
+
+	c->exit_code = code;
+	evloop_unwatch(&c->ctrl_ev);
+	if (c->ctrl_fd >= 0)
+		close(c->ctrl_fd);
+	c->ctrl_fd = -1;
 	if (p->base)
 		evloop_stop(p->base);
 }
