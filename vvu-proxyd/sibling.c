@@ -106,13 +106,15 @@ void sibling_drop(struct proxy *p, const char *why)
 	close(s->conn_fd);
 	s->conn_fd = -1;
 	session_undo(p);
+	/*
+	 * Status bit 0 goes first, so a driver that reads it on seeing the
+	 * zero-length rx buffer finds it clear; then the config interrupt.
+	 * A driver that is resetting gets neither.
+	 */
+	p->dev.config.status &= ~VVU_STATUS_BACKEND_UP;
 	if (p->q.started) {
-		/* A zero-length rx buffer, then status bit 0 off. */
 		queues_rx_disconnected(p);
-		proxy_dev_set_status(p, VVU_STATUS_BACKEND_UP, false);
-	} else {
-		/* The driver is resetting: nobody to tell. */
-		p->dev.config.status &= ~VVU_STATUS_BACKEND_UP;
+		virtio_pci_model_config_changed(&p->dev.model);
 	}
 	watch_listen(p, s->enabled);
 }
