@@ -187,7 +187,7 @@ static int proxyd_setup(struct proxy *p, const struct proxyd_opts *o)
 		pr_err("cannot set the device up: %m");
 		return -1;
 	}
-	sibling_init(p);
+	shm_init(&p->sib.shm, o->shm_size);
 	if (sibling_listen(p, o->socket_path))
 		return -1;
 	if (o->control_path)
@@ -210,6 +210,8 @@ static int proxyd_run(const struct proxyd_opts *o)
 		goto out;
 	chan_init(p, c);
 	c->connected = enter_sandbox;
+	/* Before anything can fail: the teardown below needs its fds at -1. */
+	sibling_init(p);
 	if (!proxyd_setup(p, o)) {
 		pr_info("device ready: sibling socket %s, BAR4 %llu MiB", o->socket_path,
 			(unsigned long long)(o->shm_size >> 20));
