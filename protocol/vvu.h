@@ -51,6 +51,39 @@
 
 #define VVU_STATUS_BACKEND_UP		(1u << 0)
 
+/*
+ * What the back-end (the driver of this device) receives on rxq: one whole
+ * vhost-user message per buffer, header and payload, without fds. The
+ * device consumed the fds and says so in the message itself:
+ *
+ *  - SET_MEM_TABLE, ADD_MEM_REG: each region's mmap_offset is its offset
+ *    in BAR4 (the first byte of guest_phys_addr lies at BAR4 + mmap_offset);
+ *    guest_phys_addr, memory_size and userspace_addr are the front-end's.
+ *    A SET_MEM_TABLE replaces BAR4's contents: the previous table's regions
+ *    are no longer mapped. A region's offset in BAR4 is not page aligned
+ *    when its mmap_offset in the front-end's file was not. REM_MEM_REG
+ *    carries the BAR4 offset the region had.
+ *  - SET_VRING_CALL for queue i: without NOFD, writing doorbell i (BAR2 +
+ *    VVU_DOORBELL_OFFSET + VVU_DOORBELL_OFF_MULTIPLIER * i, any width)
+ *    signals the front-end's call eventfd; with NOFD there is none.
+ *  - SET_VRING_KICK for queue i: without NOFD, the front-end's kicks raise
+ *    the MSI-X vector the driver wrote for queue i through the notification
+ *    registers (notification_select = i, notification_msix_vector).
+ *  - SET_VRING_ERR always arrives with NOFD: the error eventfd is closed.
+ *
+ * A zero-length used rx buffer means the front-end disconnected: everything
+ * of its session (BAR4 contents, doorbells, kick vectors' bindings) is gone,
+ * and the next front-end starts with GET_FEATURES. Device config status
+ * bit 0 (VVU_STATUS_BACKEND_UP) says whether a front-end is connected.
+ *
+ * The back-end sends replies on txq, one whole message per buffer. The
+ * device masks what it cannot carry (vvu-proxyd/rules.c): feature
+ * VHOST_F_LOG_ALL and the protocol features whose messages need an fd to
+ * travel (LOG_SHMFD, INFLIGHT_SHMFD, BACKEND_REQ, BACKEND_SEND_FD,
+ * HOST_NOTIFIER, PAGEFAULT, INBAND_NOTIFICATIONS, CRYPTO_SESSION); the queue
+ * count is capped at VVU_MAX_VHOST_QUEUES.
+ */
+
 struct vvu_config {
 	uint32_t status;
 	uint32_t max_vhost_queues;

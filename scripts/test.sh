@@ -26,12 +26,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 logs=("$VVU_ROOT/build-san/meson-logs/testlog.json" "$VVU_BUILD/meson-logs/testlog.json")
 if host_kvm_usable; then
-	run_suite_set "$VVU_ROOT/build-san" --suite unit --suite harness --suite kvm
+	run_suite_set "$VVU_ROOT/build-san" --suite unit --suite harness --suite proxy --suite kvm
 	run_suite_set "$VVU_BUILD" "${suites[@]}"
 else
 	# The kvm suite needs a /dev/kvm: without one here, it runs in
 	# scripts/with-kvm.sh's nested KVM, both builds in one VM.
-	run_suite_set "$VVU_ROOT/build-san" --suite unit --suite harness
+	run_suite_set "$VVU_ROOT/build-san" --suite unit --suite harness --suite proxy
 	others=()
 	for s in "$@"; do [ "$s" = kvm ] || others+=(--suite "$s"); done
 	if [ $# -eq 0 ]; then

@@ -60,9 +60,9 @@ static void usage(FILE *f)
 		IO_THREADS_DEFAULT_MAX);
 }
 
-static int parse_option(int c, const char *arg, struct vblk_opts *o)
+static int parse_option(int c, const char *arg, void *opts)
 {
-	int level;
+	struct vblk_opts *o = opts;
 
 	switch (c) {
 	case 's':
@@ -87,62 +87,46 @@ static int parse_option(int c, const char *arg, struct vblk_opts *o)
 		o->serial = arg;
 		return 0;
 	case 'l':
-		level = log_level_parse(arg);
-		if (level < 0) {
-			fprintf(stderr, PROG ": --log-level: '%s' is not one of err, warn, info, debug\n",
-				arg);
-			return -1;
-		}
-		o->level = (enum log_level)level;
-		return 0;
+		return cli_parse_log_level(PROG, arg, &o->level);
 	default:
 		return -1;
 	}
 }
 
-/* Returns -1 to exit with EXIT_USAGE, 1 to exit 0 (help, version), 0 to run. */
-static int parse_args(int argc, char **argv, struct vblk_opts *o)
+static int check_args(void *opts)
 {
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "file", required_argument, NULL, 'f' },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "queues", required_argument, NULL, 'q' },
-		{ "serial", required_argument, NULL, 'S' },
-		{ "io-threads", required_argument, NULL, 't' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	const struct vblk_opts *o = opts;
 
-	while ((c = getopt_long(argc, argv, "s:f:rq:S:t:l:hV", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 1;
-		}
-		if (c == 'V') {
-			printf(PROG " " VVU_VERSION "\n");
-			return 1;
-		}
-		if (c == '?' || parse_option(c, optarg, o))
-			goto bad;
-	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-		goto bad;
-	}
 	if (!o->socket_path || !o->file) {
 		fprintf(stderr, PROG ": --%s is required\n",
 			o->socket_path ? "file" : "socket");
-		goto bad;
+		return -1;
 	}
 	return 0;
-bad:
-	fprintf(stderr, "Try '" PROG " --help' for more information.\n");
-	return -1;
 }
+
+static const struct option vblk_longopts[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "file", required_argument, NULL, 'f' },
+	{ "read-only", no_argument, NULL, 'r' },
+	{ "queues", required_argument, NULL, 'q' },
+	{ "serial", required_argument, NULL, 'S' },
+	{ "io-threads", required_argument, NULL, 't' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct cli_prog vblk_prog = {
+	.name = PROG,
+	.version = VVU_VERSION,
+	.shortopts = "s:f:rq:S:t:l:hV",
+	.longopts = vblk_longopts,
+	.usage = usage,
+	.option = parse_option,
+	.check = check_args,
+};
 
 /* Sets up the disk, the loop and the socket, and serves until a signal. */
 static int vblk_run(const struct vblk_opts *o)
@@ -213,7 +197,7 @@ int main(int argc, char **argv)
 			       .io_threads = default_io_threads() };
 	int ret;
 
-	ret = parse_args(argc, argv, &o);
+	ret = cli_parse_args(&vblk_prog, argc, argv, &o);
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : 0;
 	log_init(PROG, o.level);

@@ -12,12 +12,11 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/evloop.h"
 #include "common/log.h"
+#include "common/unix_listen.h"
 #include "common/vu_msg.h"
 #include "vblk-backend/server.h"
 
@@ -132,27 +131,14 @@ const struct vu_transport_ops vu_server_transport_ops = {
 	.watch_kick = vu_server_watch_kick,
 };
 
-static void vu_server_set_timeouts(int fd)
-{
-	struct timeval tv = { .tv_sec = VU_SERVER_IO_TIMEOUT_SEC };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		pr_warn("cannot set socket timeouts: %m");
-}
-
 static void vu_server_on_accept(int fd, void *arg)
 {
 	struct vu_server *srv = arg;
 	int conn;
 
-	conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (conn < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			pr_warn("accept: %m");
+	conn = unix_accept(fd, VU_SERVER_IO_TIMEOUT_SEC);
+	if (conn < 0)
 		return;
-	}
-	vu_server_set_timeouts(conn);
 	srv->conn_ev = evloop_watch_fd(srv->base, conn, vu_server_on_msg, srv);
 	if (!srv->conn_ev) {
 		close(conn);
@@ -176,63 +162,12 @@ static void vu_server_watch_listen(struct vu_server *srv)
 	}
 }
 
-/* Is something listening on addr? Then the path is not ours to replace. */
-static bool vu_socket_is_live(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool live;
-
-	if (fd < 0)
-		return false;
-	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ||
-	       (errno != ECONNREFUSED && errno != ENOENT);
-	close(fd);
-	return live;
-}
-
-static int vu_remove_stale(const struct sockaddr_un *addr)
-{
-	struct stat st;
-
-	if (lstat(addr->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		pr_err("%s exists and is not a socket", addr->sun_path);
-		return -EEXIST;
-	}
-	if (vu_socket_is_live(addr)) {
-		pr_err("%s is in use by another server", addr->sun_path);
-		return -EADDRINUSE;
-	}
-	pr_info("removing stale socket %s", addr->sun_path);
-	return unlink(addr->sun_path) < 0 ? -errno : 0;
-}
-
 int vu_server_listen(struct vu_server *srv, const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd, ret;
+	int fd = unix_listen(path, SOCK_STREAM, VU_SERVER_BACKLOG);
 
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		pr_err("socket path '%s' is longer than %zu bytes", path,
-		       sizeof(addr.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(addr.sun_path, path);
-	ret = vu_remove_stale(&addr);
-	if (ret)
-		return ret;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(fd, VU_SERVER_BACKLOG) < 0) {
-		ret = -errno;
-		pr_err("cannot listen on %s: %s", path, strerror(-ret));
-		close(fd);
-		return ret;
-	}
+		return fd;
 	srv->listen_fd = fd;
 	srv->path = path;
 	vu_server_watch_listen(srv);

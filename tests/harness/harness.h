@@ -31,6 +31,16 @@ struct scenario {
 	}								\
 } while (0)
 
+/*
+ * A vhost-user message of any shape (size need not match the len payload
+ * bytes sent), with up to 16 fds, in one sendmsg: 0 or -errno.
+ */
+int raw_send(int sock, uint32_t request, uint32_t size, const void *payload,
+	     uint32_t len, const int *fds, int nfds);
+
+/* Open fds of process pid (/proc/PID/fd), -1 if unreadable. */
+int count_fds(pid_t pid);
+
 int session_open(struct drv *d, const char *sock, unsigned int nqueues);
 void fill_pattern(void *buf, uint32_t len, uint32_t seed);
 int file_matches(const char *path, uint64_t off, const void *expect, uint32_t len);

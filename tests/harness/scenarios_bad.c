@@ -41,9 +41,8 @@ struct bad_case {
 	int (*send)(struct drv *d);
 };
 
-/* A message of any shape, with up to 16 fds, in one sendmsg. */
-static int raw_send(int sock, uint32_t request, uint32_t size,
-		    const void *payload, uint32_t len, const int *fds, int nfds)
+int raw_send(int sock, uint32_t request, uint32_t size, const void *payload,
+	     uint32_t len, const int *fds, int nfds)
 {
 	struct vhost_user_hdr hdr = { request, VHOST_USER_VERSION, size };
 	char ctrl[CMSG_SPACE(16 * sizeof(int))] = { 0 };
@@ -466,7 +465,7 @@ static bool hung_up(int sock, int timeout_ms)
 	}
 }
 
-static int count_fds(pid_t pid)
+int count_fds(pid_t pid)
 {
 	char path[64];
 	struct dirent *e;
