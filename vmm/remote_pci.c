@@ -61,8 +61,11 @@ void remote_die(struct remote_pci *rp, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	pr_err("%s: %s; the device is gone (reads all ones, the VM goes on)",
-	       rp->name, why);
+	if (rp->ready)
+		pr_err("%s: %s; the device is gone (reads all ones, the VM goes on)",
+		       rp->name, why);
+	else
+		pr_err("%s: %s", rp->name, why);
 	/* Wakes a vCPU waiting on a channel; the fds stay until destroy. */
 	for (unsigned int i = 0; i < rp->nchan; i++)
 		if (rp->chans[i].fd >= 0)
@@ -366,6 +369,7 @@ struct remote_pci *remote_pci_create(struct vm *vm, const char *name, int ctrl,
 		remote_pci_destroy(rp);
 		return NULL;
 	}
+	rp->ready = true;
 	return rp;
 }
 

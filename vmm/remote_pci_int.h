@@ -73,6 +73,7 @@ struct remote_pci {
 	struct msix msix;
 	bool has_msix;
 	bool added;			/* on the PCI bus */
+	bool ready;			/* set up: a death now is at run time */
 	struct remote_bar bars[DEVCHAN_NUM_BARS];
 	/* Config bytes (capability IDs and next pointers) the vmm serves. */
 	bool cfg_owned[DEVCHAN_CONFIG_SIZE];
