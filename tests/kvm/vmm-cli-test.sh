@@ -55,31 +55,21 @@ for i in 1 2 3 4 5 6 7 8 9; do blk+=(--vhost-user-blk "$dir/s$i"); done
 expect 2 "--vhost-user-blk '$dir/s9': at most 8 disks" run "${blk[@]}" k
 expect 0 "--vvu-proxy SOCK[,addr=[DDDD:]BB:DD.F]" run --help
 expect 2 "--vvu-proxy '': empty socket path" run --vvu-proxy= k
-expect 2 "--vvu-proxy ',addr=00:05.0': empty socket path" run --vvu-proxy ,addr=00:05.0 k
 expect 2 "'s,addr=00:00.0': addr=00:00.0: the device (slot) must be in 01..1f" \
 	run --vvu-proxy s,addr=00:00.0 k
-expect 2 "addr=00:20.0: the device (slot) must be in 01..1f" run --vvu-proxy s,addr=00:20.0 k
 expect 2 "addr=0001:00:05.0: only domain 0000, bus 00 exists" run --vvu-proxy s,addr=0001:00:05.0 k
-expect 2 "addr=01:05.0: only domain 0000, bus 00 exists" run --vvu-proxy s,addr=01:05.0 k
 expect 2 "addr=00:05.1: devices are single-function: function 0 only" \
 	run --vvu-proxy s,addr=00:05.1 k
 expect 2 "addr=5 is not [DDDD:]BB:DD.F" run --vvu-proxy s,addr=5 k
-expect 2 "addr=00:0g.0 is not [DDDD:]BB:DD.F" run --vvu-proxy s,addr=00:0g.0 k
 expect 2 "shm=3M: the shared-memory BAR must be a power of two, 4K..64T" run --vvu-proxy s,shm=3M k
-expect 2 "shm=1k: the shared-memory BAR must be a power of two" run --vvu-proxy s,shm=1k k
 expect 2 "shm=lots is not a size" run --vvu-proxy s,shm=lots k
-expect 2 "shm=-1 is not a size" run --vvu-proxy s,shm=-1 k
-expect 2 "shm=1P is not a size" run --vvu-proxy s,shm=1P k
 expect 2 "uuid=1234 is not a UUID" run --vvu-proxy s,uuid=1234 k
-expect 2 "uuid=0123456789abcdef0123456789abcdef0123 is not a UUID" \
-	run --vvu-proxy s,uuid=0123456789abcdef0123456789abcdef0123 k
 expect 2 "proxyd=: empty control socket path" run --vvu-proxy s,proxyd= k
 expect 2 "shm= belongs to that vvu-proxyd's command line, not with proxyd=" \
 	run --vvu-proxy s,proxyd=c,shm=1M k
 expect 2 "uuid= belongs to that vvu-proxyd's command line" \
 	run --vvu-proxy s,uuid=01234567-89ab-cdef-0123-456789abcdef,proxyd=c k
 expect 2 "unknown key 'slot' (addr, shm, uuid, proxyd)" run --vvu-proxy s,slot=3 k
-expect 2 "'fast' is not KEY=VALUE" run --vvu-proxy s,fast k
 expect 2 "--vvu-proxy 'b,addr=0000:00:05.0': slot 05 is taken by 'a,addr=00:05.0'" \
 	run --vvu-proxy a,addr=00:05.0 --vvu-proxy b,addr=0000:00:05.0 k
 proxy=()
@@ -108,7 +98,6 @@ VVU_PROXYD=$dir/none expect 1 "vvu-proxy $dir/s: cannot run $dir/none: No such f
 printf '#!/bin/sh\nexit 3\n' >"$dir/exit3"
 printf '#!/bin/sh\nkill -SYS $$\n' >"$dir/sigsys"
 chmod +x "$dir/exit3" "$dir/sigsys"
-VVU_PROXYD=$dir/exit3 expect 1 "vvu-proxy $dir/s: vvu-proxyd (pid" run --vvu-proxy "$dir/s" "$dir/junk"
 VVU_PROXYD=$dir/exit3 expect 1 ") exited with status 3" run --vvu-proxy "$dir/s" "$dir/junk"
 VVU_PROXYD=$dir/sigsys expect 1 ") killed by SIGSYS: a forbidden system call" \
 	run --vvu-proxy "$dir/s,shm=1M" "$dir/junk"
