@@ -15,6 +15,7 @@
 #include "vmm/boot.h"
 #include "vmm/legacy.h"
 #include "vmm/pci.h"
+#include "vmm/proxyd.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
 #include "vmm/vhost_user_blk.h"
@@ -26,6 +27,7 @@
 #define MEM_MIN_MIB	16
 #define MEM_MAX_MIB	(1024 * 1024)
 #define MAX_BLK_DEVS	8
+#define MAX_PROXY_DEVS	8
 
 struct run_opts {
 	unsigned int mem_mib;
@@ -36,6 +38,8 @@ struct run_opts {
 	const char *kernel;
 	const char *blk_socks[MAX_BLK_DEVS];
 	unsigned int nblk;
+	struct proxyd_opts proxies[MAX_PROXY_DEVS];
+	unsigned int nproxy;
 };
 
 /* What vmm_run builds and tears down, in reverse order. */
@@ -46,6 +50,7 @@ struct vmm {
 	struct serial *serial;
 	struct vhost_user_blk *blk[MAX_BLK_DEVS];
 	unsigned int nblk;
+	struct proxyd *proxy[MAX_PROXY_DEVS];
 };
 
 static void usage(FILE *f)
@@ -68,6 +73,19 @@ static void usage(FILE *f)
 		"                        a virtio-blk disk served by the vhost-user\n"
 		"                        back-end listening on SOCK (repeatable, at\n"
 		"                        most %d; /dev/vda, vdb, ... in order)\n"
+		"      --vvu-proxy SOCK[,addr=[DDDD:]BB:DD.F][,shm=SIZE][,uuid=UUID][,proxyd=CTRL]\n"
+		"                        a vvu-proxy PCI device (repeatable, at most %d)\n"
+		"                        serving the vhost-user socket SOCK to a sibling\n"
+		"                        VM; its model is a vvu-proxyd process. addr: its\n"
+		"                        PCI address, domain 0000, bus 00, function 0,\n"
+		"                        device 01..1f (default: the first free slot).\n"
+		"                        The vmm starts vvu-proxyd --socket SOCK (found\n"
+		"                        beside the vmm, in its build tree, or on PATH;\n"
+		"                        $VVU_PROXYD overrides) with shm= (the shared-\n"
+		"                        memory BAR: a power of two, K/M/G/T suffixes) and\n"
+		"                        uuid=, and stops it when the VM ends; or, with\n"
+		"                        proxyd=CTRL, connects to the control socket of a\n"
+		"                        running vvu-proxyd (which has its own shm and uuid)\n"
 		"  -h, --help            show this help\n"
 		"      --version         show the version\n"
 		"\n"
@@ -75,8 +93,10 @@ static void usage(FILE *f)
 		"SIGTERM and SIGINT; a vCPU fault or KVM error ends it with 1.\n"
 		"A vhost-user back-end that goes away is reconnected to every second\n"
 		"(one that connects but fails: backing off to every 16 s); the guest's\n"
-		"I/O waits meanwhile.\n",
-		MEM_MIN_MIB, MEM_MAX_MIB, VM_MAX_CPUS, MAX_BLK_DEVS);
+		"I/O waits meanwhile. A vvu-proxyd that exits, hangs or breaks the\n"
+		"device channel leaves its device dead (reading all ones) and the VM\n"
+		"running.\n",
+		MEM_MIN_MIB, MEM_MAX_MIB, VM_MAX_CPUS, MAX_BLK_DEVS, MAX_PROXY_DEVS);
 }
 
 static int parse_serial(const char *arg, struct run_opts *o)
@@ -108,6 +128,35 @@ static int add_blk(const char *arg, struct run_opts *o)
 	return 0;
 }
 
+static int add_proxy(const char *arg, struct run_opts *o)
+{
+	struct proxyd_opts *p = &o->proxies[o->nproxy];
+
+	if (o->nproxy == MAX_PROXY_DEVS) {
+		fprintf(stderr, PROG ": --vvu-proxy '%s': at most %d devices\n",
+			arg, MAX_PROXY_DEVS);
+		return -1;
+	}
+	if (proxyd_parse(PROG, arg, p))
+		return -1;
+	o->nproxy++;
+	for (unsigned int i = 0; i + 1 < o->nproxy; i++) {
+		if (p->slot >= 0 && o->proxies[i].slot == p->slot) {
+			fprintf(stderr, PROG ": --vvu-proxy '%s': slot %02x is taken by '%s'\n",
+				arg, p->slot, o->proxies[i].arg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void free_proxies(struct run_opts *o)
+{
+	for (unsigned int i = 0; i < o->nproxy; i++)
+		proxyd_opts_free(&o->proxies[i]);
+	o->nproxy = 0;
+}
+
 static void print_version(void)
 {
 	printf(PROG " " VVU_VERSION "\n");
@@ -122,6 +171,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "params", required_argument, NULL, 'p' },
 		{ "serial", required_argument, NULL, 's' },
 		{ "vhost-user-blk", required_argument, NULL, 'b' },
+		{ "vvu-proxy", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -136,6 +186,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case 'p': o->params = optarg; break;
 		case 's': r = parse_serial(optarg, o); break;
 		case 'b': r = add_blk(optarg, o); break;
+		case 'P': r = add_proxy(optarg, o); break;
 		case 'h': usage(stdout); return 1;
 		case 'V': print_version(); return 1;
 		default: r = -1; break;
@@ -200,11 +251,29 @@ static int open_console(const struct run_opts *o)
 	return fd;
 }
 
-/* The PCI bus and its devices, before ACPI describes the bus. */
+/* vvu-proxy devices with (fixed true) or without an address of their own. */
+static int proxies_create(struct vmm *m, const struct run_opts *o, bool fixed)
+{
+	for (unsigned int i = 0; i < o->nproxy; i++) {
+		if ((o->proxies[i].slot >= 0) != fixed)
+			continue;
+		m->proxy[i] = proxyd_create(&m->vm, &o->proxies[i]);
+		if (!m->proxy[i])
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PCI bus and its devices, before ACPI describes the bus; devices with
+ * an address first, so the others cannot take it.
+ */
 static int devices_create(struct vmm *m, const struct run_opts *o)
 {
 	int r = pci_bus_create(&m->vm);
 
+	if (!r)
+		r = proxies_create(m, o, true);
 	for (unsigned int i = 0; !r && i < o->nblk; i++) {
 		m->blk[i] = vhost_user_blk_create(&m->vm, o->blk_socks[i], -1);
 		if (!m->blk[i])
@@ -212,6 +281,8 @@ static int devices_create(struct vmm *m, const struct run_opts *o)
 		else
 			m->nblk++;
 	}
+	if (!r)
+		r = proxies_create(m, o, false);
 	return r;
 }
 
@@ -220,6 +291,10 @@ static void devices_destroy(struct vmm *m)
 	for (unsigned int i = 0; i < m->nblk; i++)
 		vhost_user_blk_destroy(m->blk[i]);
 	m->nblk = 0;
+	for (unsigned int i = 0; i < MAX_PROXY_DEVS; i++) {
+		proxyd_destroy(m->proxy[i]);
+		m->proxy[i] = NULL;
+	}
 	pci_bus_destroy(&m->vm);
 }
 
@@ -308,7 +383,10 @@ int main(int argc, char **argv)
 	/* getopt's messages start with argv[0]: "vmm run: ...". */
 	argv[1] = (char[]){ PROG " run" };
 	r = parse_run_args(argc - 1, argv + 1, &o);
-	if (r)
-		return r < 0 ? EXIT_USAGE : 0;
-	return vmm_run(&o);
+	if (!r)
+		r = vmm_run(&o);
+	else
+		r = r < 0 ? EXIT_USAGE : 0;
+	free_proxies(&o);
+	return r;
 }

@@ -30,18 +30,51 @@ struct msix_cap {
 
 #define MSIX_CTRL_OFF		2
 
-static int irqfd_set(struct msix *m, struct msix_vector *v, bool assign)
+static int kvm_irqfd(struct msix *m, int fd, int gsi, bool assign)
 {
 	struct kvm_irqfd irqfd = {
-		.fd = (uint32_t)v->efd,
-		.gsi = (uint32_t)v->gsi,
+		.fd = (uint32_t)fd,
+		.gsi = (uint32_t)gsi,
 		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
 	};
 
 	if (ioctl(m->vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return -errno;
-	v->irqfd = assign;
 	return 0;
+}
+
+static int irqfd_set(struct msix *m, struct msix_vector *v, bool assign)
+{
+	int ret = kvm_irqfd(m, v->efd, v->gsi, assign);
+
+	if (!ret)
+		v->irqfd = assign;
+	return ret;
+}
+
+static int extra_set(struct msix *m, struct msix_vector *v,
+		     struct msix_irqfd *x, bool assign)
+{
+	int ret = kvm_irqfd(m, x->fd, v->gsi, assign);
+
+	if (!ret)
+		x->assigned = assign;
+	return ret;
+}
+
+/* Binds (or unbinds) every extra eventfd of v that is not yet so. */
+static void extras_set(struct msix *m, struct msix_vector *v, bool assign)
+{
+	for (struct msix_irqfd *x = v->extra; x; x = x->next) {
+		int ret;
+
+		if (x->assigned == assign)
+			continue;
+		ret = extra_set(m, v, x, assign);
+		if (ret)
+			pr_warn_limited("%s: MSI-X irqfd %s gsi %d: %s", m->pdev->name,
+				assign ? "assign" : "deassign", v->gsi, strerror(-ret));
+	}
 }
 
 static bool vector_masked(const struct msix *m, const struct msix_vector *v)
@@ -59,9 +92,10 @@ static void vector_sync(struct msix *m, struct msix_vector *v)
 	uint64_t addr = ((uint64_t)v->addr_hi << 32) | v->addr_lo;
 	int ret;
 
-	if (v->gsi < 0 || v->efd < 0)
+	if (v->gsi < 0)
 		return;
 	if (vector_masked(m, v)) {
+		extras_set(m, v, false);
 		if (v->irqfd) {
 			ret = irqfd_set(m, v, false);
 			if (ret)
@@ -79,7 +113,8 @@ static void vector_sync(struct msix *m, struct msix_vector *v)
 		}
 		v->routed = true;
 	}
-	if (!v->irqfd) {
+	extras_set(m, v, true);
+	if (!v->irqfd && v->efd >= 0) {
 		ret = irqfd_set(m, v, true);
 		if (ret)
 			pr_warn_limited("%s: MSI-X irqfd assign gsi %d: %s",
@@ -96,17 +131,29 @@ static void sync_all(struct msix *m)
 int msix_init(struct msix *m, struct vm *vm, struct pci_dev *pdev,
 	      unsigned int nvec, int bar, uint32_t table_off, uint32_t pba_off)
 {
+	return msix_init_split(m, vm, pdev, nvec, bar, table_off, bar, pba_off);
+}
+
+static bool bar_ok(int bar)
+{
+	return bar >= 0 && bar < PCI_NUM_BARS;
+}
+
+int msix_init_split(struct msix *m, struct vm *vm, struct pci_dev *pdev,
+		    unsigned int nvec, int table_bar, uint32_t table_off,
+		    int pba_bar, uint32_t pba_off)
+{
 	struct msix_cap cap = {
 		.id = PCI_CAP_ID_MSIX,
 		.ctrl = (uint16_t)(nvec - 1),
-		.table = table_off | (uint32_t)bar,
-		.pba = pba_off | (uint32_t)bar,
+		.table = table_off | (uint32_t)table_bar,
+		.pba = pba_off | (uint32_t)pba_bar,
 	};
 	int off;
 
 	memset(m, 0, sizeof(*m));
-	if (nvec == 0 || nvec > MSIX_MAX_VECTORS || bar < 0 || bar >= PCI_NUM_BARS ||
-	    (table_off & 7) || (pba_off & 7))
+	if (nvec == 0 || nvec > MSIX_MAX_VECTORS || !bar_ok(table_bar) ||
+	    !bar_ok(pba_bar) || (table_off & 7) || (pba_off & 7))
 		return -EINVAL;
 	m->vm = vm;
 	m->pdev = pdev;
@@ -153,6 +200,8 @@ void msix_destroy(struct msix *m)
 	for (unsigned int i = 0; i < m->nvec; i++) {
 		struct msix_vector *v = &m->vec[i];
 
+		while (v->extra)
+			msix_del_irqfd(m, v->extra);
 		if (v->irqfd)
 			irqfd_set(m, v, false);
 		if (v->efd >= 0)
@@ -191,13 +240,17 @@ static void entry_write(struct msix *m, struct msix_vector *v,
 	 * the route cannot follow, the vector stops firing at the old one:
 	 * it waits, pending, for a write that succeeds.
 	 */
-	if (!v->routed && v->irqfd) {
+	if (!v->routed && (v->irqfd || v->extra)) {
 		uint64_t addr = ((uint64_t)v->addr_hi << 32) | v->addr_lo;
 
-		if (!irq_set_msi_route(m->vm, (uint32_t)v->gsi, addr, v->data))
+		if (!irq_set_msi_route(m->vm, (uint32_t)v->gsi, addr, v->data)) {
 			v->routed = true;
-		else if (irqfd_set(m, v, false))
-			pr_warn_limited("%s: MSI-X vector on a stale route", m->pdev->name);
+		} else {
+			extras_set(m, v, false);
+			if (v->irqfd && irqfd_set(m, v, false))
+				pr_warn_limited("%s: MSI-X vector on a stale route",
+						m->pdev->name);
+		}
 	}
 	vector_sync(m, v);
 }
@@ -237,6 +290,19 @@ static bool efd_readable(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
+/* A masked vector is pending while one of its eventfds counts. */
+static bool vector_pending(const struct msix *m, const struct msix_vector *v)
+{
+	if (!vector_masked(m, v))
+		return false;
+	if (v->efd >= 0 && efd_readable(v->efd))
+		return true;
+	for (const struct msix_irqfd *x = v->extra; x; x = x->next)
+		if (efd_readable(x->fd))
+			return true;
+	return false;
+}
+
 /* Pending bits are read-only; a masked vector is pending while its eventfd counts. */
 void msix_pba_access(struct msix *m, uint64_t offset, uint8_t *data,
 		     uint32_t len, bool is_write)
@@ -255,8 +321,7 @@ void msix_pba_access(struct msix *m, uint64_t offset, uint8_t *data,
 
 		if (v >= m->nvec)
 			break;
-		if (vector_masked(m, &m->vec[v]) && m->vec[v].efd >= 0 &&
-		    efd_readable(m->vec[v].efd))
+		if (vector_pending(m, &m->vec[v]))
 			bits |= 1ull << b;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -314,6 +379,56 @@ int msix_set_vector_fd(struct msix *m, unsigned int v, int fd)
 	vector_sync(m, vec);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
+}
+
+struct msix_irqfd *msix_add_irqfd(struct msix *m, unsigned int v, int fd, int *err)
+{
+	struct msix_irqfd *x;
+	struct msix_vector *vec;
+
+	x = v < m->nvec ? calloc(1, sizeof(*x)) : NULL;
+	if (!x) {
+		*err = v < m->nvec ? -ENOMEM : -EINVAL;
+		close(fd);
+		return NULL;
+	}
+	x->fd = fd;
+	x->vector = v;
+	pthread_mutex_lock(&m->lock);
+	vec = &m->vec[v];
+	*err = 0;
+	/* Deliverable now: bind it here, where a refusal can be reported. */
+	if (!vector_masked(m, vec) && vec->routed && vec->gsi >= 0)
+		*err = extra_set(m, vec, x, true);
+	if (!*err) {
+		x->next = vec->extra;
+		vec->extra = x;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (*err) {
+		close(fd);
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void msix_del_irqfd(struct msix *m, struct msix_irqfd *x)
+{
+	struct msix_vector *v = &m->vec[x->vector];
+	struct msix_irqfd **p;
+
+	pthread_mutex_lock(&m->lock);
+	for (p = &v->extra; *p && *p != x; p = &(*p)->next)
+		;
+	if (*p)
+		*p = x->next;
+	/* KVM must let go of the eventfd before it is closed. */
+	if (x->assigned && extra_set(m, v, x, false))
+		pr_warn_limited("%s: MSI-X irqfd deassign gsi %d failed", m->pdev->name, v->gsi);
+	pthread_mutex_unlock(&m->lock);
+	close(x->fd);
+	free(x);
 }
 
 void msix_notify(struct msix *m, unsigned int v)

@@ -14,6 +14,10 @@
  * inject at once if the counter is non-zero (kvm_irqfd_assign polls the
  * eventfd when it registers), which is the "deliver pending on unmask" the
  * PCI spec asks for.
+ *
+ * A vector may have more eventfds than its own (msix_add_irqfd: a remote
+ * device model hands its own): each is bound and unbound with the vector,
+ * and counts towards its pending bit the same way.
  */
 #ifndef VMM_MSIX_H
 #define VMM_MSIX_H
@@ -35,6 +39,14 @@ struct pci_dev;
 #define MSIX_CTRL_FMASK		0x4000u
 #define MSIX_CTRL_ENABLE	0x8000u
 
+/* One more eventfd that fires a vector (msix_add_irqfd). */
+struct msix_irqfd {
+	int fd;			/* owned */
+	bool assigned;		/* bound as KVM irqfd on the vector's gsi */
+	unsigned int vector;
+	struct msix_irqfd *next;
+};
+
 struct msix_vector {
 	uint32_t addr_lo;
 	uint32_t addr_hi;
@@ -44,6 +56,7 @@ struct msix_vector {
 	int efd;		/* the eventfd that fires the vector (owned) */
 	bool routed;		/* KVM route holds (addr, data) */
 	bool irqfd;		/* efd currently assigned as irqfd on gsi */
+	struct msix_irqfd *extra;	/* more eventfds that fire it */
 };
 
 struct msix {
@@ -65,6 +78,10 @@ struct msix {
  */
 int msix_init(struct msix *m, struct vm *vm, struct pci_dev *pdev,
 	      unsigned int nvec, int bar, uint32_t table_off, uint32_t pba_off);
+/* The same with the table and the PBA in BARs of their own. */
+int msix_init_split(struct msix *m, struct vm *vm, struct pci_dev *pdev,
+		    unsigned int nvec, int table_bar, uint32_t table_off,
+		    int pba_bar, uint32_t pba_off);
 void msix_destroy(struct msix *m);
 
 /* Bytes the table and PBA of nvec vectors take in the BAR. */
@@ -99,6 +116,16 @@ int msix_vector_fd(struct msix *m, unsigned int v);
  * process's eventfds. 0 or -errno (fd is then closed too).
  */
 int msix_set_vector_fd(struct msix *m, unsigned int v, int fd);
+
+/*
+ * Adds fd (taken: closed by msix_del_irqfd, msix_destroy, or here on error)
+ * as one more eventfd that fires vector v, bound while v is deliverable.
+ * Returns the handle, or NULL with *err = -errno (-EINVAL: v out of range,
+ * or the KVM error binding it to an unmasked vector).
+ */
+struct msix_irqfd *msix_add_irqfd(struct msix *m, unsigned int v, int fd, int *err);
+/* Unbinds, closes and frees an irqfd from msix_add_irqfd. */
+void msix_del_irqfd(struct msix *m, struct msix_irqfd *x);
 
 /* Fires vector v from the vmm (e.g. a config change). Pending if masked. */
 void msix_notify(struct msix *m, unsigned int v);

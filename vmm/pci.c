@@ -217,6 +217,14 @@ static struct pci_dev *bus_dev(struct pci_bus *bus, unsigned int devfn)
 	return bus->devs[devfn >> 3];
 }
 
+/* Lets a device claim the access (pci_dev_ops.cfg_access). */
+static bool device_cfg_access(struct pci_dev *dev, uint32_t offset,
+			      uint8_t *data, uint32_t len, bool is_write)
+{
+	return dev->ops && dev->ops->cfg_access &&
+	       dev->ops->cfg_access(dev, offset, data, len, is_write);
+}
+
 void pci_config_read(struct pci_bus *bus, unsigned int devfn, uint32_t offset,
 		     uint8_t *data, uint32_t len)
 {
@@ -227,7 +235,7 @@ void pci_config_read(struct pci_bus *bus, unsigned int devfn, uint32_t offset,
 		return;
 	pthread_mutex_lock(&bus->lock);
 	dev = bus_dev(bus, devfn);
-	if (dev)
+	if (dev && !device_cfg_access(dev, offset, data, len, false))
 		memcpy(data, &dev->cfg[offset], len);
 	pthread_mutex_unlock(&bus->lock);
 }
@@ -241,6 +249,8 @@ void pci_config_write(struct pci_bus *bus, unsigned int devfn, uint32_t offset,
 		return;
 	pthread_mutex_lock(&bus->lock);
 	dev = bus_dev(bus, devfn);
+	if (dev && device_cfg_access(dev, offset, (uint8_t *)data, len, true))
+		dev = NULL;
 	if (dev) {
 		bool was_on = decode_enabled(dev);
 

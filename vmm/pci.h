@@ -74,6 +74,14 @@ struct pci_bar {
 };
 
 struct pci_dev_ops {
+	/*
+	 * Config-space bytes the device serves itself (a model in another
+	 * process): called under the bus lock before the bus looks at cfg[];
+	 * true if the device took the access (a read filled data), false to
+	 * leave it to the bus. offset + len stays within one dword.
+	 */
+	bool (*cfg_access)(struct pci_dev *dev, uint32_t offset, uint8_t *data,
+			   uint32_t len, bool is_write);
 	/* After the bus applied a guest write to config space (MSI-X enable). */
 	void (*cfg_write)(struct pci_dev *dev, uint32_t offset, uint32_t len);
 	/* BAR bar now decodes at addr (mapped), or stopped decoding there. */

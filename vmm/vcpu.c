@@ -19,6 +19,14 @@
 #define CPUID_MAX_ENTRIES	256
 #define CPUID_HYPERVISOR_BIT	(1u << 31)
 
+/* The vCPU this thread runs, for devices with per-vCPU state. */
+static __thread int vcpu_self = -1;
+
+int vcpu_current_id(void)
+{
+	return vcpu_self;
+}
+
 static void vcpu_kick_handler(int sig)
 {
 	(void)sig;	/* only to interrupt KVM_RUN with EINTR */
@@ -313,6 +321,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	sigset_t kick;
 
+	vcpu_self = (int)v->id;
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);

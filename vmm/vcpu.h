@@ -35,6 +35,8 @@ int vcpu_setup_long_mode(struct vcpu *v, uint64_t entry, uint64_t rsi,
 			 uint64_t cr3, uint64_t gdt_gpa);
 
 int vcpus_start(struct vm *vm);
+/* The id of the vCPU the calling thread runs, -1 on any other thread. */
+int vcpu_current_id(void);
 /* Gets every running vCPU out of KVM_RUN (after vm_request_exit). */
 void vcpus_kick(struct vm *vm);
 void vcpus_join(struct vm *vm);

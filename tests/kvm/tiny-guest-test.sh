@@ -4,7 +4,7 @@
 # the vmm's exit status 0 (the guest powers off through ACPI).
 #
 # usage: tiny-guest-test.sh GUEST [--disk vblk|qsd] [--written] [--reconnect]
-#                            [--params STR] [--expect TEXT]...
+#                            [--params STR] [--expect TEXT]... [--vvu-proxy PROXYD]
 #   --disk KIND   give the guest a --vhost-user-blk disk of 2048 sectors
 #                 (sector 0 byte k = (k * 7 + 3) & 0xff) served by vblk-backend
 #                 or qemu-storage-daemon
@@ -12,6 +12,8 @@
 #                 (byte k = k ^ 0xa5)
 #   --reconnect   when the guest prints "tiny: phase1", kill the back-end,
 #                 tell the guest ('k' on its console), wait, start it again
+#   --vvu-proxy PROXYD  give the guest a --vvu-proxy device whose model is
+#                 PROXYD (started by the vmm, as VVU_PROXYD)
 #   --params STR  vmm run -p STR
 #   --refused TEXT the vmm must refuse GUEST: exit 1, TEXT in its message
 #   --expect TEXT a line the console must contain
@@ -22,13 +24,14 @@ set -euo pipefail
 
 VMM=${VMM:-$VVU_BUILD/vmm/vmm}
 GUEST=$1; shift
-DISK='' WRITTEN=0 RECONNECT=0 PARAMS='' REFUSED='' EXPECT=()
+DISK='' WRITTEN=0 RECONNECT=0 PARAMS='' REFUSED='' EXPECT=() PROXYD=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--disk) DISK=$2; shift 2 ;;
 	--written) WRITTEN=1; shift ;;
 	--reconnect) RECONNECT=1; shift ;;
 	--params) PARAMS=$2; shift 2 ;;
+	--vvu-proxy) PROXYD=$2; shift 2 ;;
 	--refused) REFUSED=$2; shift 2 ;;
 	--expect) EXPECT+=("$2"); shift 2 ;;
 	*) die "unknown argument '$1'" ;;
@@ -68,6 +71,11 @@ open(sys.argv[1], "wb").write(b)
 PY
 	backend_start "$DISK" "$DIR/blk.sock" "$DIR/disk.img" "$DIR/backend.log"
 	args+=(--vhost-user-blk "$DIR/blk.sock")
+fi
+
+if [ -n "$PROXYD" ]; then
+	export VVU_PROXYD=$PROXYD
+	args+=(--vvu-proxy "$DIR/vvu.sock")
 fi
 
 # The console's input is a FIFO the test writes to (--reconnect).

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/devchan.h"
+#include "tests/unit/devchan_vvu.h"
 #include "tests/unit/test_fds.h"
 
 static int new_eventfd(void)
@@ -37,44 +38,10 @@ static bool same_file(int a, int b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* One vendor capability of len bytes with cfg_type and bar. */
-static void put_cap(struct devchan_device *d, uint8_t len, uint8_t cfg_type,
-		    uint8_t bar)
-{
-	uint8_t *c = d->caps + d->caps_len;
-
-	c[0] = DEVCHAN_PCI_CAP_ID_VNDR;
-	c[1] = 0;
-	c[2] = len;
-	c[3] = cfg_type;
-	c[4] = bar;
-	d->caps_len += len;
-}
-
-/* The vvu-proxy device as crosvm laid it out (REFERENCE.md). */
+/* The vvu-proxy device as crosvm laid it out, with an 8 GiB shared-memory BAR. */
 static void vvu_device(struct devchan_device *d)
 {
-	memset(d, 0, sizeof(*d));
-	d->version = DEVCHAN_VERSION;
-	d->vendor_id = 0x1af4;
-	d->device_id = 0x107d;
-	d->subsys_vendor_id = 0x1af4;
-	d->subsys_id = 0x107d;
-	d->class_code = 0x00;
-	d->subclass = 0xff;
-	d->revision = 1;
-	d->bars[0] = (struct devchan_bar){ .type = DEVCHAN_BAR_MEM32,
-		.kind = DEVCHAN_BAR_KIND_REMOTE, .size = 0x8000 };
-	d->bars[2] = (struct devchan_bar){ .type = DEVCHAN_BAR_MEM64,
-		.kind = DEVCHAN_BAR_KIND_REMOTE, .size = 0x4000 };
-	d->bars[4] = (struct devchan_bar){ .type = DEVCHAN_BAR_MEM64,
-		.flags = DEVCHAN_BAR_F_PREFETCH, .kind = DEVCHAN_BAR_KIND_SHM,
-		.size = 1ull << 33 };
-	d->msix = (struct devchan_msix){ .nvectors = 19, .table_bar = 0,
-		.pba_bar = 0, .table_off = 0x6000, .pba_off = 0x7000 };
-	put_cap(d, 20, 6, 2);	/* doorbell */
-	put_cap(d, 16, 7, 2);	/* notification */
-	put_cap(d, 24, 8, 4);	/* shared memory (virtio_pci_cap64) */
+	devchan_vvu_device(d, 1ull << 33);
 }
 
 static enum devchan_side sender_of(uint32_t type)

@@ -164,6 +164,27 @@ void guest_set_irq_handler(uint8_t vec, guest_irq_fn handler, guest_irq_fn stray
 	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
 }
 
+static volatile uint32_t *irq_count, *stray_count;
+
+static void count_irq(void)
+{
+	(*irq_count)++;
+	lapic_eoi();
+}
+
+static void count_stray(void)
+{
+	(*stray_count)++;
+	lapic_eoi();
+}
+
+void guest_count_irqs(uint8_t vec, volatile uint32_t *count, volatile uint32_t *stray)
+{
+	irq_count = count;
+	stray_count = stray;
+	guest_set_irq_handler(vec, count_irq, count_stray);
+}
+
 void lapic_enable(void)
 {
 	R32(LAPIC_BASE + LAPIC_SVR) = 0x1ff;	/* software enable, spurious 0xff */

@@ -116,6 +116,8 @@ __attribute__((noreturn)) void guest_poweroff(void);
 
 /* Vector vec gets handler; every other vector gets stray. */
 void guest_set_irq_handler(uint8_t vec, guest_irq_fn handler, guest_irq_fn stray);
+/* Handlers that count the interrupts at vec, and the others, and EOI them. */
+void guest_count_irqs(uint8_t vec, volatile uint32_t *count, volatile uint32_t *stray);
 void lapic_enable(void);
 void lapic_eoi(void);
 

@@ -135,18 +135,6 @@ static void msix_mask(bool mask)
 	((volatile uint32_t *)msix_table)[3] = mask;
 }
 
-static void irq_handler(void)
-{
-	irqs++;
-	lapic_eoi();
-}
-
-static void stray_handler(void)
-{
-	stray_irqs++;
-	lapic_eoi();
-}
-
 /* --- virtio --------------------------------------------------------------- */
 
 static void set64(uintptr_t at, uint64_t v)
@@ -320,7 +308,7 @@ void guest_main(void)
 	int devfn = pci_find(0x1af4, VIRTIO_ID);
 	uint32_t bar;
 
-	guest_set_irq_handler(VEC_QUEUE, irq_handler, stray_handler);
+	guest_count_irqs(VEC_QUEUE, &irqs, &stray_irqs);
 	lapic_enable();
 	if (devfn < 0)
 		fail("no 1af4:1042 on bus 0");
