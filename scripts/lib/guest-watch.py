@@ -21,7 +21,8 @@ and nothing more is printed) does not. When neither sign has moved for S
 seconds (default 60), the watcher prints "guest-watch: LABEL: stall: ...",
 the last console lines and the tail of this kernel's log (the L1 kernel's,
 when run inside scripts/with-kvm.sh), stops COMMAND and exits with status
-86. Otherwise its exit status is COMMAND's; SIGTERM, SIGINT and SIGHUP are
+86; without a readable clock, silence must last 3 S. Otherwise its exit
+status is COMMAND's; SIGTERM, SIGINT and SIGHUP are
 passed on to COMMAND, as timeout(1) does. Without a readable guest clock
 (no --kernel, no memfd) a stall is console silence alone, and it says so.
 """
@@ -51,7 +52,7 @@ def jiffies_phys_addr(kernel):
     if not kernel:
         return None
     try:
-        if kernel.endswith(".map") or "System.map" in kernel:
+        if kernel.endswith(".map") or "System.map" in kernel or "kallsyms" in kernel:
             text = open(kernel).read()
         else:
             text = subprocess.run(["nm", kernel], capture_output=True,
@@ -259,7 +260,8 @@ def main():
         ap.error(f"--stall {a.stall}: at least 5 seconds")
 
     jaddr = jiffies_phys_addr(a.kernel)
-    if a.kernel and jaddr is None:
+    late = a.kernel and "kallsyms" in a.kernel
+    if a.kernel and jaddr is None and not late:
         say(a.label, f"no jiffies_64 in {a.kernel}: watching the console only")
     proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=die_with_parent,
                             stdout=None if a.console else subprocess.PIPE)
@@ -277,6 +279,8 @@ def main():
         b = console.poll()
         if b != seen_bytes:
             seen_bytes, console_at, slow_noted = b, now, False
+        if jaddr is None and late:
+            jaddr = jiffies_phys_addr(a.kernel)
         if jaddr is not None and ram is None and now - start > 1:
             ram = open_guest_ram(proc.pid)
         j = None
@@ -289,7 +293,8 @@ def main():
             seen_jiffies, jiffies_at = j, now
         quiet = now - console_at
         clock_known = seen_jiffies is not None
-        if quiet < a.stall:
+        # Without the clock, silence alone must last longer to count.
+        if quiet < (a.stall if clock_known else 3 * a.stall):
             continue
         if clock_known and now - jiffies_at < a.stall:
             if not slow_noted:
@@ -306,7 +311,7 @@ def main():
         say(a.label, "the front-end's threads:")
         for line in thread_report(proc.pid):
             say(a.label, f"  thread| {line}")
-        say(a.label, "this kernel's log (the L1's inside with-kvm.sh), last lines:")
+        say(a.label, "the kernel log of the machine it runs on (the L1 inside with-kvm.sh), last lines:")
         for line in kernel_log_tail():
             say(a.label, f"  dmesg| {line}")
         stop(proc)

@@ -53,6 +53,8 @@ p9() { # p9 TAG DIR OPTIONS
 }
 mkdir -p /ctl /host
 p9 vvuctl /ctl cache=none
+# Where this kernel's clock is, for with-kvm.sh's guest-watch.py.
+grep -w jiffies_64 /proc/kallsyms >/ctl/kallsyms.tmp && mv /ctl/kallsyms.tmp /ctl/kallsyms
 # The read-only root may cache freely; writable shares keep mmap coherent.
 p9 vvuroot /host ro,cache=loose
 while read -r tag path; do
