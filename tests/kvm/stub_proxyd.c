@@ -5,11 +5,13 @@
  * vproxy guest. It sends the vvu DEVICE, takes the handshake, then binds
  * one eventfd as BAR2's doorbell 0 (ioeventfd) and as MSI-X vector 0
  * (irqfd), and answers every BAR read with 0x5a5a0000 ^ offset until the
- * vmm closes the control channel.
+ * vmm closes the control channel. A write to BAR0 at STUB_DIE_OFF kills it
+ * with SIGSYS, as its seccomp filter would kill vvu-proxyd.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "tests/unit/devchan_vvu.h"
 
 #define MAX_CHANNELS	64
+#define STUB_DIE_OFF	0x100
 
 static int ctrl = -1, chans[MAX_CHANNELS];
 static unsigned int nchans;
@@ -110,6 +113,8 @@ static void serve_access(int fd)
 
 	if (devchan_access_recv_cmd(fd, &a, &why))
 		die("access channel", why);
+	if (a.write && a.region == 0 && a.offset == STUB_DIE_OFF)
+		raise(SIGSYS);
 	if (!a.resp)
 		return;
 	if (!a.write && a.region != DEVCHAN_REGION_CONFIG)

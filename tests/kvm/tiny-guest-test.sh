@@ -4,7 +4,7 @@
 # the vmm's exit status 0 (the guest powers off through ACPI).
 #
 # usage: tiny-guest-test.sh GUEST [--disk vblk|qsd] [--written] [--reconnect]
-#                            [--params STR] [--expect TEXT]...
+#                            [--params STR] [--expect TEXT]... [--vmm-expect TEXT]...
 #                            [--vvu-proxy PROXYD | --vvu | --units]
 #   --disk KIND   give the guest a --vhost-user-blk disk of 2048 sectors
 #                 (sector 0 byte k = (k * 7 + 3) & 0xff) served by vblk-backend
@@ -25,6 +25,7 @@
 #   --params STR  vmm run -p STR
 #   --refused TEXT the vmm must refuse GUEST: exit 1, TEXT in its message
 #   --expect TEXT a line the console must contain
+#   --vmm-expect TEXT  a line the vmm's log must contain
 # Exit status: 0 pass, 1 fail, 77 skipped (no /dev/kvm), with the reason.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib/common.sh"
@@ -32,7 +33,7 @@ set -euo pipefail
 
 VMM=${VMM:-$VVU_BUILD/vmm/vmm}
 GUEST=$1; shift
-DISK='' WRITTEN=0 RECONNECT=0 VVU=0 UNITS=0 PARAMS='' REFUSED='' EXPECT=() PROXYD=''
+DISK='' WRITTEN=0 RECONNECT=0 VVU=0 UNITS=0 PARAMS='' REFUSED='' EXPECT=() PROXYD='' VMM_EXPECT=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--disk) DISK=$2; shift 2 ;;
@@ -42,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--vvu) VVU=1; shift ;;
 	--units) VVU=1; UNITS=1; shift ;;
 	--params) PARAMS=$2; shift 2 ;;
+	--vmm-expect) VMM_EXPECT+=("$2"); shift 2 ;;
 	--refused) REFUSED=$2; shift 2 ;;
 	--expect) EXPECT+=("$2"); shift 2 ;;
 	*) die "unknown argument '$1'" ;;
@@ -166,6 +168,9 @@ cat "$CONSOLE"
 grep -q "^tiny: PASS" "$CONSOLE" || fail "the guest did not pass"
 for e in "${EXPECT[@]}"; do
 	grep -qF -- "$e" "$CONSOLE" || fail "the console lacks '$e'"
+done
+for e in "${VMM_EXPECT[@]}"; do
+	grep -qF -- "$e" "$DIR/vmm.log" || fail "the vmm's log lacks '$e'"
 done
 if [ $RECONNECT -eq 1 ]; then
 	grep -q "reconnected" "$DIR/vmm.log" || fail "the vmm did not report a reconnect"

@@ -9,7 +9,9 @@
  *      32-bit guest reaches it: stub-proxyd's ioeventfd must follow;
  *   3. programs MSI-X vector 0 and writes BAR2's doorbell 0: stub-proxyd
  *      gave one eventfd as that doorbell's ioeventfd and as vector 0's
- *      irqfd, so KVM alone turns the write into the interrupt.
+ *      irqfd, so KVM alone turns the write into the interrupt;
+ *   4. writes the register that makes stub-proxyd die of SIGSYS: the
+ *      device is dead (all ones, as if surprise-removed), the VM runs on.
  */
 #include <stdint.h>
 
@@ -17,6 +19,7 @@
 
 #define VEC_DOORBELL	0x42
 #define BAR2_LOW	0xd0000000u	/* free in the 32-bit PCI window */
+#define STUB_DIE_OFF	0x100		/* stub-proxyd dies on a write here */
 /* stub-proxyd answers a BAR read with this pattern. */
 #define PATTERN(off)	(0x5a5a0000u ^ (uint32_t)(off))
 
@@ -75,4 +78,10 @@ void guest_main(void)
 	}
 	guest_check(!stray_irqs, "stray interrupts");
 	guest_ok("doorbell");
+
+	/* Commands of a vCPU go in order: the read finds stub-proxyd gone. */
+	R32(bar0 + STUB_DIE_OFF) = 1;
+	guest_check(R32(bar0 + 0x10) == 0xffffffffu, "a dead device's register read");
+	guest_check(pci_read32(dev, 0) == 0xffffffffu, "a dead device's vendor ID");
+	guest_ok("dead");
 }
