@@ -358,6 +358,33 @@ void virtio_pci_model_config_write(struct virtio_pci_model *m, uint64_t off,
 		m->ops->config_write(m, (uint32_t)off, data, len);
 }
 
+bool virtio_pci_model_bar_access(struct virtio_pci_model *m, uint64_t offset,
+				 void *data, uint32_t len, bool is_write)
+{
+	uint64_t region = offset & ~(uint64_t)(VIRTIO_PCI_REGION_SIZE - 1);
+	uint64_t off = offset - region;
+
+	switch (region) {
+	case VIRTIO_PCI_COMMON_OFF:
+		if (is_write)
+			virtio_pci_model_common_write(m, off, data, len);
+		else
+			virtio_pci_model_common_read(m, off, data, len);
+		return true;
+	case VIRTIO_PCI_ISR_OFF:
+		if (!is_write)
+			virtio_pci_model_isr_read(m, off, data, len);
+		return true;
+	case VIRTIO_PCI_DEVCFG_OFF:
+		if (is_write)
+			virtio_pci_model_config_write(m, off, data, len);
+		else
+			virtio_pci_model_config_read(m, off, data, len);
+		return true;
+	}
+	return false;
+}
+
 void virtio_pci_model_config_changed(struct virtio_pci_model *m)
 {
 	m->config_generation++;

@@ -124,6 +124,15 @@ void virtio_pci_model_config_read(struct virtio_pci_model *m, uint64_t off,
 void virtio_pci_model_config_write(struct virtio_pci_model *m, uint64_t off,
 				   const void *data, uint32_t len);
 
+/*
+ * An access at offset of the BAR that holds the structures in the one
+ * layout of protocol/virtio_pci_layout.h: the common configuration, ISR and
+ * device configuration regions are served here. Returns false for any other
+ * offset (notify, MSI-X, nothing): those are the embedder's.
+ */
+bool virtio_pci_model_bar_access(struct virtio_pci_model *m, uint64_t offset,
+				 void *data, uint32_t len, bool is_write);
+
 /* Device reset, as the driver writing 0 to device_status does. */
 void virtio_pci_model_reset(struct virtio_pci_model *m);
 

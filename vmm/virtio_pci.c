@@ -175,33 +175,6 @@ static const struct virtio_pci_model_ops vp_model_ops = {
 
 /* --- BAR0 ---------------------------------------------------------------- */
 
-static void model_access(struct virtio_pci_model *m, uint64_t region,
-			 uint64_t off, uint8_t *data, uint32_t len, bool is_write)
-{
-	switch (region) {
-	case VIRTIO_PCI_COMMON_OFF:
-		if (is_write)
-			virtio_pci_model_common_write(m, off, data, len);
-		else
-			virtio_pci_model_common_read(m, off, data, len);
-		break;
-	case VIRTIO_PCI_ISR_OFF:
-		if (!is_write)
-			virtio_pci_model_isr_read(m, off, data, len);
-		break;
-	case VIRTIO_PCI_DEVCFG_OFF:
-		if (is_write)
-			virtio_pci_model_config_write(m, off, data, len);
-		else
-			virtio_pci_model_config_read(m, off, data, len);
-		break;
-	default:
-		if (!is_write)
-			memset(data, 0xff, len);
-		break;
-	}
-}
-
 void virtio_pci_bar_access(void *opaque, uint64_t offset, uint8_t *data,
 			   uint32_t len, bool is_write)
 {
@@ -221,8 +194,9 @@ void virtio_pci_bar_access(void *opaque, uint64_t offset, uint8_t *data,
 	pthread_mutex_lock(&vp->lock);
 	if (region == VIRTIO_PCI_NOTIFY_OFF)
 		notify_access(vp, off, data, len, is_write);
-	else
-		model_access(&vp->model, region, off, data, len, is_write);
+	else if (!virtio_pci_model_bar_access(&vp->model, offset, data, len, is_write) &&
+		 !is_write)
+		memset(data, 0xff, len);
 	pthread_mutex_unlock(&vp->lock);
 }
 

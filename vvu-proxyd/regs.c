@@ -204,32 +204,18 @@ static void notify_write(struct proxy *p, uint64_t off)
 
 static uint64_t bar0_access(struct proxy *p, const struct devchan_access *a)
 {
-	struct virtio_pci_model *m = &p->dev.model;
 	uint64_t region = a->offset & ~(uint64_t)(VIRTIO_PCI_REGION_SIZE - 1);
-	uint64_t off = a->offset - region, val = 0;
+	uint64_t val = a->data;
 
-	switch (region) {
-	case VIRTIO_PCI_COMMON_OFF:
+	if (region == VIRTIO_PCI_NOTIFY_OFF) {
 		if (a->write)
-			virtio_pci_model_common_write(m, off, &a->data, a->size);
-		else
-			virtio_pci_model_common_read(m, off, &val, a->size);
-		break;
-	case VIRTIO_PCI_ISR_OFF:
-		if (!a->write)
-			virtio_pci_model_isr_read(m, off, &val, a->size);
-		break;
-	case VIRTIO_PCI_DEVCFG_OFF:
-		/* The device configuration is read-only. */
-		if (!a->write)
-			virtio_pci_model_config_read(m, off, &val, a->size);
-		break;
-	case VIRTIO_PCI_NOTIFY_OFF:
-		if (a->write)
-			notify_write(p, off);
-		break;
+			notify_write(p, a->offset - region);
+		return 0;
 	}
-	return val;
+	/* The device configuration is read-only: the model has no writer. */
+	if (!virtio_pci_model_bar_access(&p->dev.model, a->offset, &val, a->size, a->write))
+		return 0;
+	return a->write ? 0 : val;
 }
 
 /* --- config space: vendor capabilities, the Command register --------------- */

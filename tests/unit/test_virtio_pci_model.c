@@ -535,6 +535,35 @@ START_TEST(test_device_config_window)
 }
 END_TEST
 
+/* The one BAR layout: each region reaches its structure; the rest is not the model's. */
+START_TEST(test_bar_dispatch)
+{
+	uint32_t v = 0;
+	uint8_t isr = 0xff;
+
+	ck_assert(virtio_pci_model_bar_access(&m, VIRTIO_PCI_COMMON_OFF + C(num_queues),
+					      &v, 2, false));
+	ck_assert_uint_eq(v, rd(C(num_queues), 2));
+	v = 1;
+	ck_assert(virtio_pci_model_bar_access(&m, VIRTIO_PCI_COMMON_OFF + C(queue_select),
+					      &v, 2, true));
+	ck_assert_uint_eq(rd(C(queue_select), 2), 1);
+	virtio_pci_model_config_changed(&m);
+	ck_assert(virtio_pci_model_bar_access(&m, VIRTIO_PCI_ISR_OFF, &isr, 1, false));
+	ck_assert_uint_eq(isr, VIRTIO_PCI_ISR_CONFIG);
+	ck_assert(virtio_pci_model_bar_access(&m, VIRTIO_PCI_ISR_OFF, &isr, 1, false));
+	ck_assert_uint_eq(isr, 0);
+	ck_assert(virtio_pci_model_bar_access(&m, VIRTIO_PCI_DEVCFG_OFF + 4, &v, 4, false));
+	ck_assert_uint_eq(v, 0x08070605);
+	v = 0x11;
+	ck_assert(virtio_pci_model_bar_access(&m, VIRTIO_PCI_DEVCFG_OFF + 4, &v, 1, true));
+	ck_assert_uint_eq(devcfg[4], 0x11);
+	ck_assert(!virtio_pci_model_bar_access(&m, VIRTIO_PCI_NOTIFY_OFF, &v, 2, true));
+	ck_assert(!virtio_pci_model_bar_access(&m, VIRTIO_PCI_MSIX_TABLE_OFF, &v, 4, false));
+	ck_assert(!virtio_pci_model_bar_access(&m, VIRTIO_PCI_BAR_SIZE, &v, 4, false));
+}
+END_TEST
+
 START_TEST(test_stop)
 {
 	ck_assert(!virtio_pci_model_stop(&m));
@@ -580,6 +609,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_init_rejects_bad_params);
+	tcase_add_test(tc, test_bar_dispatch);
 	tcase_add_test(tc, test_feature_windows);
 	tcase_add_test(tc, test_status_sequence);
 	tcase_add_test(tc, test_features_ok_refused);
