@@ -219,7 +219,9 @@ def pass_on(proc, sig):
     """A signal for us is for COMMAND: it gets it, and its status is ours
     (a vmm that SIGTERM stops cleanly exits 0), as with timeout(1)."""
     try:
-        os.killpg(proc.pid, sig)
+        # COMMAND alone: a timeout(1) in front passes it on itself, and a
+        # vmm that got it twice would take the second as "exit now".
+        os.kill(proc.pid, sig)
         return status(proc.wait(30))
     except ProcessLookupError:
         return status(proc.wait())
