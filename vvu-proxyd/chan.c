@@ -69,6 +69,7 @@ static void request(struct proxy *p, struct devchan_msg *m, uint32_t sib_gen)
 	pe->id = m->hdr.id;
 	pe->type = m->hdr.type;
 	pe->sib_gen = sib_gen;
+	queues_rx_hold(p, true);
 }
 
 static uint64_t next_id(struct proxy *p)
@@ -155,12 +156,15 @@ static int on_reply(struct proxy *p, const struct devchan_msg *m)
 	}
 	c->pend_head = (c->pend_head + 1) % CHAN_MAX_PENDING;
 	c->pend_count--;
-	if (!status)
-		return 0;
-	pr_warn("devchan: the vmm refused %s: %s", devchan_msg_name(pe->type),
-		strerror((int)status));
-	if (pe->sib_gen)
-		sibling_refused(p, pe->sib_gen);
+	if (status) {
+		pr_warn("devchan: the vmm refused %s: %s", devchan_msg_name(pe->type),
+			strerror((int)status));
+		if (pe->sib_gen)
+			sibling_refused(p, pe->sib_gen);
+	}
+	/* After a refusal too: the sibling's drop marker must reach the driver. */
+	if (!c->pend_count)
+		queues_rx_hold(p, false);
 	return 0;
 }
 

@@ -175,6 +175,12 @@ struct proxy_queues {
 	struct vq_elem *elem[VVU_NUM_QUEUES];
 	struct proxy_rx_entry *rx;	/* PROXY_RX_BACKLOG entries, a ring */
 	unsigned int rx_head, rx_count;
+	/*
+	 * The vmm has requests of ours unanswered: a memory slot, doorbell or
+	 * vector a message depends on may not be in place yet, so nothing
+	 * goes to the driver until it has answered them all.
+	 */
+	bool rx_held;
 };
 
 int queues_init(struct proxy_queues *q);
@@ -187,6 +193,8 @@ void queues_start(struct proxy *p);
 void queues_stop(struct proxy *p);
 /* The driver rang queue qi's doorbell. */
 void queues_kick(struct proxy *p, unsigned int qi);
+/* Holds rx delivery (true) while the vmm owes answers, or lets it go. */
+void queues_rx_hold(struct proxy *p, bool hold);
 /* Room for another front-end message? */
 bool queues_rx_room(const struct proxy *p);
 /* Queues one serialized message (len > 0) for rxq and delivers what fits. */

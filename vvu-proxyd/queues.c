@@ -162,7 +162,7 @@ static void rx_deliver(struct proxy *p)
 	uint32_t len;
 	int r;
 
-	while (p->q.rx_count && queue_usable(p, VVU_RXQ)) {
+	while (p->q.rx_count && !p->q.rx_held && queue_usable(p, VVU_RXQ)) {
 		r = vq_pop(&p->q.vq[VVU_RXQ], e);
 		if (r < 0)
 			queue_broken(p, VVU_RXQ, r);
@@ -185,6 +185,13 @@ static void rx_deliver(struct proxy *p)
 	}
 	if (pushed)
 		sibling_rx_drained(p);
+}
+
+void queues_rx_hold(struct proxy *p, bool hold)
+{
+	p->q.rx_held = hold;
+	if (!hold)
+		rx_deliver(p);
 }
 
 static struct proxy_rx_entry *rx_tail(struct proxy_queues *q)
