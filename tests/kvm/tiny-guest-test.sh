@@ -134,7 +134,7 @@ fi
 
 # The console's input is a FIFO the test writes to (--reconnect).
 mkfifo "$DIR/input"
-timeout -k 5 60 "${cmd[@]}" <"$DIR/input" >"$DIR/vmm.log" 2>&1 &
+timeout -k 5 100 "${cmd[@]}" <"$DIR/input" >"$DIR/vmm.log" 2>&1 &
 VMM_PID=$!
 exec 3>"$DIR/input"
 
@@ -155,7 +155,7 @@ fi
 rc=0
 wait "$VMM_PID" || rc=$?
 VMM_PID=
-[ $rc -ne 124 ] || fail "the guest did not power off within 60 s"
+[ $rc -ne 124 ] || fail "the guest did not power off within 100 s"
 if [ -n "$REFUSED" ]; then
 	cat "$DIR/vmm.log"
 	[ $rc -eq 1 ] || fail "vmm exited with status $rc, not 1, for a guest it must refuse"

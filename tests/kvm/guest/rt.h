@@ -89,10 +89,10 @@ static inline uint64_t rdtsc(void)
 
 /*
  * A deadline for waiting on the host side (a back-end, maybe an ASan build
- * under nested KVM on a loaded machine): 2^36 TSC cycles, 20 s or more on
+ * under nested KVM on a loaded machine): 2^37 TSC cycles, 40 s or more on
  * any TSC up to 3.4 GHz. A loop count would be microseconds on a fast vCPU.
  */
-#define GUEST_WAIT_CYCLES	(1ull << 36)
+#define GUEST_WAIT_CYCLES	(1ull << 37)
 
 /* Halts until an interrupt; sti's one-instruction shadow makes it race-free. */
 static inline void guest_wait_irq(void)
