@@ -31,7 +31,9 @@ $run -p "quiet vvu.marker=$marker" $vmlinux
 echo "poweroff status \$?"
 $run -p "quiet vvu.marker=$marker-r vvu.action=reboot" $vmlinux
 echo "reboot status \$?"
-$watch --console $dir/hang.log -- timeout 120 $vmm run -c 2 -m 256 -i $dir/initrd.gz \
+# --foreground: a timeout(1) that gets SIGTERM also sends it to its process
+# group, and a vmm that gets it twice takes the second as "exit now".
+$watch --console $dir/hang.log -- timeout --foreground 120 $vmm run -c 2 -m 256 -i $dir/initrd.gz \
 	-p "quiet vvu.marker=$marker-h vvu.action=hang" --serial file=$dir/hang.log $vmlinux &
 pid=\$!
 for i in \$(seq 120); do grep -q "marker $marker-h" $dir/hang.log 2>/dev/null && break; sleep 1; done
