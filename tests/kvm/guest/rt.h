@@ -79,20 +79,19 @@ static inline void guest_cli(void)
 	__asm__ volatile("cli" ::: "memory");
 }
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 /*
- * A deadline for waiting on the host side (a back-end, maybe an ASan build
- * under nested KVM on a loaded machine): 2^37 TSC cycles, 40 s or more on
- * any TSC up to 3.4 GHz. A loop count would be microseconds on a fast vCPU.
+ * Bounded waiting for the host side (a back-end, maybe an ASan build under
+ * nested KVM on a loaded machine) without a clock: each step is a VM exit
+ * to the vmm (a read of the UART's line status), microseconds on hardware
+ * and far longer nested, so GUEST_WAIT_STEPS is 20 s or more anywhere. The
+ * TSC will not do: under nested KVM on TCG it jumps, and cut a wait short.
  */
-#define GUEST_WAIT_CYCLES	(1ull << 37)
+#define GUEST_WAIT_STEPS	10000000u
+
+static inline void guest_wait_step(void)
+{
+	(void)inb(0x3f8 + 5);
+}
 
 /* Halts until an interrupt; sti's one-instruction shadow makes it race-free. */
 static inline void guest_wait_irq(void)

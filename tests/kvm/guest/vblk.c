@@ -183,12 +183,11 @@ static void submit(uint32_t type, uint64_t sector)
 /* Waits (halting) until the used ring catches up and, if want_irqs, for the interrupt. */
 static void wait_done(uint32_t want_irqs)
 {
-	for (uint32_t spins = 0; ; spins++) {
-		if (used.idx == avail.idx && irqs >= want_irqs)
-			break;
+	for (uint32_t steps = 0; used.idx != avail.idx || irqs < want_irqs; steps++) {
 		if (want_irqs)
 			guest_wait_irq();	/* sti; hlt; cli */
-		if (spins > 200000)
+		guest_wait_step();
+		if (steps > GUEST_WAIT_STEPS)
 			fail("timeout waiting for the request");
 	}
 	if (status != 0)
@@ -253,8 +252,9 @@ static void io_tests(void)
 		fail("PBA bit not pending while masked");
 	guest_sti();
 	msix_mask(false);
-	for (unsigned int spins = 0; irqs == before; spins++) {
-		if (spins > 100000)
+	for (uint32_t steps = 0; irqs == before; steps++) {
+		guest_wait_step();
+		if (steps > GUEST_WAIT_STEPS)
 			fail("pending interrupt not delivered on unmask");
 	}
 	guest_cli();

@@ -72,9 +72,10 @@ void guest_main(void)
 
 	msix_setup(bar0);
 	R32(BAR2_LOW) = 1;			/* doorbell 0 */
-	for (unsigned int spins = 0; !irqs; spins++) {
-		guest_check(spins < 200000, "doorbell interrupt not delivered");
+	for (uint32_t steps = 0; !irqs; steps++) {
+		guest_check(steps < GUEST_WAIT_STEPS, "doorbell interrupt not delivered");
 		guest_wait_irq();
+		guest_wait_step();
 	}
 	guest_check(!stray_irqs, "stray interrupts");
 	guest_ok("doorbell");

@@ -246,12 +246,13 @@ static void post(struct vq *vq, uint16_t q, uint16_t id, uint32_t len, bool writ
 /* The next used entry of vq (waits for it); its buffer in *buf. */
 static uint32_t take_used(struct vq *vq, uint8_t **buf)
 {
-	uint64_t deadline = rdtsc() + GUEST_WAIT_CYCLES;
 	uint32_t id, len;
 
-	while (vq->used.idx == vq->last_used)
-		if (rdtsc() > deadline)
+	for (uint32_t steps = 0; vq->used.idx == vq->last_used; steps++) {
+		guest_wait_step();
+		if (steps > GUEST_WAIT_STEPS)
 			fail("timeout waiting for a used buffer");
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	id = vq->used.ring[vq->last_used % QSIZE].id;
 	len = vq->used.ring[vq->last_used % QSIZE].len;
