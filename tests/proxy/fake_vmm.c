@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The vmm, KVM and the device VM's driver, as tests/proxy plays them. */
+/*
+ * The device VM and its driver as tests/proxy plays them; the vmm and KVM
+ * are common/devchan_host.
+ */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +31,7 @@ bool same_file(int a, int b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* --- proxyd's requests, answered and recorded ----------------------------- */
+/* --- the vmm: common/devchan_host ------------------------------------------ */
 
 static void close_fd(int *fd)
 {
@@ -40,202 +40,39 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static int rec_shm_map(struct fvmm *v, struct devchan_msg *m)
+/* The scenarios' refuse_type: refused on purpose, so not a refusal counted. */
+static int refuse_on_purpose(void *arg, const struct devchan_msg *m)
 {
-	struct fv_shm *s = &v->shm[m->payload.shm_map.slot];
+	const struct fvmm *v = arg;
 
-	if (s->used)
-		return EEXIST;
-	s->used = true;
-	s->map = m->payload.shm_map;
-	s->fd = devchan_msg_take_fd(m, 0);
-	v->shm_maps++;
-	return 0;
+	return m->hdr.type == v->refuse_type ? ENOSPC : 0;
 }
 
-static int rec_ioeventfd_add(struct fvmm *v, struct devchan_msg *m)
-{
-	struct fv_ioeventfd *e = &v->ioev[m->payload.ioeventfd_add.id];
-
-	if (e->used || fv_ioeventfd_at(v, m->payload.ioeventfd_add.bar,
-				       m->payload.ioeventfd_add.offset))
-		return EEXIST;
-	e->used = true;
-	e->add = m->payload.ioeventfd_add;
-	e->fd = devchan_msg_take_fd(m, 0);
-	return 0;
-}
-
-static int rec_irqfd_add(struct fvmm *v, struct devchan_msg *m)
-{
-	struct fv_irqfd *q = &v->irq[m->payload.irqfd_add.id];
-
-	if (q->used)
-		return EEXIST;
-	q->used = true;
-	q->vector = m->payload.irqfd_add.vector;
-	q->fd = devchan_msg_take_fd(m, 0);
-	return 0;
-}
-
-/* A delete: the record at used/fd, or ENOENT. */
-static int rec_del(bool *used, int *fd)
-{
-	if (!*used)
-		return ENOENT;
-	*used = false;
-	close_fd(fd);
-	return 0;
-}
-
-static int answer(struct fvmm *v, struct devchan_msg *m)
-{
-	uint32_t id = m->payload.del.id;
-
-	if (m->hdr.type == v->refuse_type)
-		return -ENOSPC;		/* on purpose: not counted */
-	switch (m->hdr.type) {
-	case DEVCHAN_MSG_SHM_MAP:	return rec_shm_map(v, m);
-	case DEVCHAN_MSG_IOEVENTFD_ADD:	return rec_ioeventfd_add(v, m);
-	case DEVCHAN_MSG_IRQFD_ADD:	return rec_irqfd_add(v, m);
-	case DEVCHAN_MSG_SHM_UNMAP:
-		v->shm_unmaps++;
-		return rec_del(&v->shm[id].used, &v->shm[id].fd);
-	case DEVCHAN_MSG_IOEVENTFD_DEL:
-		return rec_del(&v->ioev[id].used, &v->ioev[id].fd);
-	case DEVCHAN_MSG_IRQFD_DEL:
-		return rec_del(&v->irq[id].used, &v->irq[id].fd);
-	}
-	return EPROTO;
-}
-
-static int on_msg(struct fvmm *v, struct devchan_msg *m)
-{
-	struct devchan_msg reply;
-	const char *why = "";
-	int st;
-
-	if (m->hdr.type == DEVCHAN_MSG_DEVICE) {
-		v->dev = m->payload.device;
-		v->have_dev = true;
-		return 0;
-	}
-	if (m->hdr.type == DEVCHAN_MSG_REPLY) {
-		if (m->hdr.id != v->wait_id) {
-			pr_err("fake vmm: REPLY %llu for no request",
-			       (unsigned long long)m->hdr.id);
-			return -1;
-		}
-		v->wait_done = true;
-		v->wait_status = m->payload.reply.status;
-		return 0;
-	}
-	if (v->have_dev && devchan_msg_check_device(m, &v->dev, &why)) {
-		pr_err("fake vmm: bad %s: %s", devchan_msg_name(m->hdr.type), why);
-		return -1;
-	}
-	st = answer(v, m);
-	if (st < 0) {
-		st = -st;
-	} else if (st) {
-		pr_err("fake vmm: refusing %s: %s", devchan_msg_name(m->hdr.type),
-		       strerror(st));
-		v->refusals++;
-	}
-	devchan_build_reply(&reply, m->hdr.id, st);
-	return devchan_send(v->ctrl, &reply, DEVCHAN_FROM_VMM, &why) ? -1 : 0;
-}
+static const struct devchan_host_hooks fv_hooks = {
+	.filter = refuse_on_purpose,
+};
 
 int fv_pump(struct fvmm *v, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = v->ctrl, .events = POLLIN };
-	struct devchan_msg m;
-	const char *why = "";
-	int r;
-
-	while (poll(&pfd, 1, timeout_ms) > 0) {
-		r = devchan_recv(v->ctrl, &m, DEVCHAN_FROM_PROXYD, &why);
-		if (r) {
-			pr_err("fake vmm: receive: %s %s", strerror(-r), why);
-			return -1;
-		}
-		r = on_msg(v, &m);
-		devchan_msg_close_fds(&m);
-		if (r)
-			return -1;
-		timeout_ms = 0;		/* drain what is there, then return */
-	}
-	return 0;
-}
-
-/* Sends our request m and pumps until its REPLY: the status, or -1. */
-static int request(struct fvmm *v, struct devchan_msg *m)
-{
-	const char *why = "";
-
-	v->wait_id = m->hdr.id;
-	v->wait_done = false;
-	if (devchan_send(v->ctrl, m, DEVCHAN_FROM_VMM, &why)) {
-		pr_err("fake vmm: send %s: %s", devchan_msg_name(m->hdr.type), why);
-		return -1;
-	}
-	for (int i = 0; i < 500 && !v->wait_done; i++)
-		if (fv_pump(v, 10))
-			return -1;
-	v->wait_id = 0;
-	return v->wait_done ? (int)v->wait_status : -1;
-}
-
-/* --- guest accesses -------------------------------------------------------- */
-
-static int access_cmd(struct fvmm *v, bool write, uint8_t region, uint64_t off,
-		      uint8_t size, uint64_t data, uint64_t *out)
-{
-	struct devchan_access a = { .write = write, .resp = !write,
-		.region = region, .size = size, .offset = off, .data = data };
-	struct devchan_access_cmd c;
-	const char *why = "";
-
-	if (devchan_access_encode(&c, &a) || devchan_access_send_cmd(v->acc, &c))
-		return -1;
-	if (write)
-		return 0;
-	return devchan_access_recv_resp(v->acc, &a, out, &why) ? -1 : 0;
+	return devchan_host_pump(&v->host, timeout_ms) ? -1 : 0;
 }
 
 uint64_t fv_read(struct fvmm *v, uint8_t region, uint64_t off, uint8_t size)
 {
 	uint64_t val = ~0ull;
 
-	if (access_cmd(v, false, region, off, size, 0, &val))
+	if (devchan_host_read(&v->host, region, off, size, &val))
 		pr_err("fake vmm: read of region %u offset %#llx failed", region,
 		       (unsigned long long)off);
 	return val;
 }
 
-const struct fv_ioeventfd *fv_ioeventfd_at(const struct fvmm *v, uint8_t bar,
-					   uint64_t off)
-{
-	for (unsigned int i = 0; i < DEVCHAN_MAX_IOEVENTFDS; i++) {
-		const struct fv_ioeventfd *e = &v->ioev[i];
-
-		if (e->used && e->add.bar == bar && e->add.offset == off)
-			return e;
-	}
-	return NULL;
-}
-
 void fv_write(struct fvmm *v, uint8_t region, uint64_t off, uint8_t size,
 	      uint64_t val)
 {
-	const struct fv_ioeventfd *e = region == DEVCHAN_REGION_CONFIG ? NULL :
-				       fv_ioeventfd_at(v, region, off);
-
-	if (e && (!e->add.len || e->add.len == size)) {
-		eventfd_write(e->fd, 1);
-		return;
-	}
-	access_cmd(v, true, region, off, size, val, NULL);
+	if (devchan_host_write(&v->host, region, off, size, val))
+		pr_err("fake vmm: write of region %u offset %#llx failed",
+		       region, (unsigned long long)off);
 }
 
 int fv_sync(struct fvmm *v)
@@ -294,51 +131,18 @@ static int ram_init(struct fvmm *v)
 	return v->ram == MAP_FAILED ? -1 : 0;
 }
 
-static int handshake(struct fvmm *v)
+/* Which control channel: our end of the pair, or a connection to --control PATH. */
+static int control_channel(struct fvmm *v, int pair_end)
 {
-	struct devchan_msg m;
-	const char *why = "";
-	int sv[2];
+	char path[128];
+	int fd;
 
-	devchan_build_hello(&m, ++v->next_id, 1);
-	if (devchan_send(v->ctrl, &m, DEVCHAN_FROM_VMM, &why))
-		return -1;
-	for (int i = 0; i < 500 && !v->have_dev; i++)
-		if (fv_pump(v, 10))
-			return -1;
-	if (!v->have_dev)
-		return -1;
-	devchan_build_ram_add(&m, ++v->next_id, FV_RAM_GPA, FV_RAM_SIZE, 0,
-			      v->ram_fd);
-	if (request(v, &m))
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	v->acc = sv[0];
-	devchan_build_access_channel(&m, ++v->next_id, 0, sv[1]);
-	if (request(v, &m)) {
-		close(sv[1]);
-		return -1;
-	}
-	close(sv[1]);
-	return 0;
-}
-
-/* --control PATH: proxyd listens; connect as the vmm does. */
-static int connect_control(struct fvmm *v)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/ctrl", v->dir);
-	for (int i = 0; i < 500 && fd >= 0; i++) {
-		if (!connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
-			return fd;
-		usleep(10000);
-	}
-	if (fd >= 0)
-		close(fd);
-	return -1;
+	if (!v->control_path)
+		return pair_end;
+	close(pair_end);
+	snprintf(path, sizeof(path), "%s/ctrl", v->dir);
+	fd = devchan_host_connect(path, 5000);
+	return fd < 0 ? -1 : fd;
 }
 
 int fv_start(struct fvmm *v, const char *proxyd)
@@ -350,11 +154,8 @@ int fv_start(struct fvmm *v, const char *proxyd)
 	memset(v, 0, sizeof(*v));
 	v->control_path = control_path;
 	v->rx_len = rx_len ? rx_len : FV_RX_BUF_SIZE;
-	v->ctrl = v->acc = v->ram_fd = -1;
-	for (unsigned int i = 0; i < DEVCHAN_MAX_IOEVENTFDS; i++)
-		v->ioev[i].fd = v->irq[i].fd = -1;
-	for (unsigned int i = 0; i < DEVCHAN_MAX_SHM_SLOTS; i++)
-		v->shm[i].fd = -1;
+	v->ram_fd = -1;
+	devchan_host_init(&v->host, -1, &fv_hooks, v);
 	strcpy(v->dir, "/tmp/vvu-proxy.XXXXXX");
 	if (!mkdtemp(v->dir))
 		return -1;
@@ -362,43 +163,34 @@ int fv_start(struct fvmm *v, const char *proxyd)
 	if (ram_init(v) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -1;
-	v->ctrl = sv[0];
 	if (spawn(v, proxyd, sv[1])) {
+		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
 	close(sv[1]);
-	if (v->control_path) {
-		close(v->ctrl);
-		v->ctrl = connect_control(v);
-		if (v->ctrl < 0)
-			return -1;
-	}
-	return handshake(v);
+	v->host.ctrl = control_channel(v, sv[0]);
+	if (v->host.ctrl < 0)
+		return -1;
+	return devchan_host_handshake(&v->host, v->ram_fd, FV_RAM_GPA,
+				      FV_RAM_SIZE) ? -1 : 0;
 }
 
 int fv_reset(struct fvmm *v)
 {
-	struct devchan_msg m;
+	int r = devchan_host_reset(&v->host);
 
-	devchan_build_reset(&m, ++v->next_id);
-	return request(v, &m);
+	return r < 0 ? -1 : r;
 }
 
 int fv_stop(struct fvmm *v)
 {
 	int status = 0;
 
-	close_fd(&v->ctrl);
-	close_fd(&v->acc);
+	/* Control EOF first: that is what makes proxyd exit. */
+	devchan_host_close(&v->host);
 	if (v->pid > 0 && waitpid(v->pid, &status, 0) != v->pid)
 		status = -1;
-	for (unsigned int i = 0; i < DEVCHAN_MAX_IOEVENTFDS; i++) {
-		close_fd(&v->ioev[i].fd);
-		close_fd(&v->irq[i].fd);
-	}
-	for (unsigned int i = 0; i < DEVCHAN_MAX_SHM_SLOTS; i++)
-		close_fd(&v->shm[i].fd);
 	vring_drv_destroy(&v->rx);
 	vring_drv_destroy(&v->tx);
 	if (v->ram && v->ram != MAP_FAILED)
@@ -569,23 +361,25 @@ int fv_tx_reply_u64(struct fvmm *v, uint32_t request, uint64_t val)
 
 /* --- recorded state ----------------------------------------------------------- */
 
-const struct fv_irqfd *fv_irqfd(const struct fvmm *v, uint32_t id)
+const struct devchan_host_ioeventfd *fv_ioeventfd_at(const struct fvmm *v,
+						     uint8_t bar, uint64_t off)
 {
-	return v->irq[id].used ? &v->irq[id] : NULL;
+	return devchan_host_ioeventfd_at(&v->host, bar, off);
+}
+
+const struct devchan_host_irqfd *fv_irqfd(const struct fvmm *v, uint32_t id)
+{
+	return devchan_host_irqfd(&v->host, id);
 }
 
 unsigned int fv_shm_count(const struct fvmm *v)
 {
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < DEVCHAN_MAX_SHM_SLOTS; i++)
-		n += v->shm[i].used;
-	return n;
+	return devchan_host_shm_count(&v->host);
 }
 
-const struct fv_shm *fv_shm_slot(const struct fvmm *v, uint32_t slot)
+const struct devchan_host_shm *fv_shm_slot(const struct fvmm *v, uint32_t slot)
 {
-	return v->shm[slot].used ? &v->shm[slot] : NULL;
+	return devchan_host_shm_slot(&v->host, slot);
 }
 
 int fv_proxyd_fds(const struct fvmm *v)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/devchan.h"
+#include "common/devchan_host.h"
 #include "common/vring_driver.h"
 #include "common/vu_msg.h"
 
@@ -25,44 +25,14 @@
 #define FV_RX_BUF_SIZE		512
 #define FV_SHM_SIZE		"1G"
 
-struct fv_ioeventfd {
-	bool used;
-	struct devchan_ioeventfd_add add;
-	int fd;
-};
-
-struct fv_irqfd {
-	bool used;
-	uint16_t vector;
-	int fd;
-};
-
-struct fv_shm {
-	bool used;
-	struct devchan_shm_map map;
-	int fd;
-};
-
 struct fvmm {
 	pid_t pid;
 	bool control_path;		/* --control PATH instead of --control-fd */
 	uint32_t rx_len;		/* rx buffer size, FV_RX_BUF_SIZE by default */
 	char dir[64];
 	char sock[96];
-	int ctrl;
-	int acc;
-	struct devchan_device dev;
-	bool have_dev;
-	uint64_t next_id;
-	uint64_t wait_id;		/* our request in flight, 0 if none */
-	bool wait_done;
-	uint32_t wait_status;
-	unsigned int refusals;		/* proxyd requests we had to refuse */
 	uint32_t refuse_type;		/* refuse these on purpose (ENOSPC) */
-	unsigned int shm_maps, shm_unmaps;
-	struct fv_ioeventfd ioev[DEVCHAN_MAX_IOEVENTFDS];
-	struct fv_irqfd irq[DEVCHAN_MAX_IRQFDS];
-	struct fv_shm shm[DEVCHAN_MAX_SHM_SLOTS];
+	struct devchan_host host;	/* the vmm's side of the device channel */
 	/* the device VM */
 	int ram_fd;
 	uint8_t *ram;
@@ -115,11 +85,11 @@ int fv_tx(struct fvmm *v, const void *buf, uint32_t len);
 int fv_tx_reply_u64(struct fvmm *v, uint32_t request, uint64_t val);
 
 /* Recorded state. */
-const struct fv_ioeventfd *fv_ioeventfd_at(const struct fvmm *v, uint8_t bar,
-					   uint64_t off);
-const struct fv_irqfd *fv_irqfd(const struct fvmm *v, uint32_t id);
+const struct devchan_host_ioeventfd *fv_ioeventfd_at(const struct fvmm *v,
+						     uint8_t bar, uint64_t off);
+const struct devchan_host_irqfd *fv_irqfd(const struct fvmm *v, uint32_t id);
 unsigned int fv_shm_count(const struct fvmm *v);
-const struct fv_shm *fv_shm_slot(const struct fvmm *v, uint32_t slot);
+const struct devchan_host_shm *fv_shm_slot(const struct fvmm *v, uint32_t slot);
 /* proxyd's open fds (/proc/PID/fd). */
 int fv_proxyd_fds(const struct fvmm *v);
 /* Is proxyd still running? */

@@ -168,7 +168,7 @@ static int setup(struct fvmm *v, const char *proxyd)
 /* The vmm goes; proxyd must exit 0 and have refused nothing of ours. */
 static int finish(struct fvmm *v, int ret)
 {
-	unsigned int refusals = v->refusals;
+	unsigned int refusals = v->host.refusals;
 	int status = fv_stop(v);
 
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -181,7 +181,7 @@ static int finish(struct fvmm *v, int ret)
 
 static int check_device(struct fvmm *v)
 {
-	const struct devchan_device *d = &v->dev;
+	const struct devchan_device *d = &v->host.dev;
 
 	CHECK(d->vendor_id == 0x1af4 && d->device_id == 0x107d, "ids");
 	CHECK(d->class_code == 0 && d->subclass == 0xff && d->revision == 1, "class");
@@ -221,7 +221,7 @@ static int check_mapped(struct fvmm *v, const struct vhost_user_mem_region *fwd,
 			const struct vhost_user_mem_region *orig, int fd)
 {
 	for (unsigned int i = 0; i < DEVCHAN_MAX_SHM_SLOTS; i++) {
-		const struct fv_shm *s = fv_shm_slot(v, i);
+		const struct devchan_host_shm *s = fv_shm_slot(v, i);
 		uint64_t in;
 
 		if (!s || fwd->mmap_offset < s->map.bar_offset ||
@@ -323,7 +323,7 @@ static int send_vring_fd(int sock, uint32_t request, uint32_t index, int fd)
 static int basic_call(struct fvmm *v, int sock)
 {
 	int c1 = new_eventfd(), c2 = new_eventfd();
-	const struct fv_ioeventfd *e;
+	const struct devchan_host_ioeventfd *e;
 	struct vu_msg m;
 	eventfd_t n = 0;
 	int ret = -1;
@@ -353,7 +353,7 @@ out:
 static int basic_kick(struct fvmm *v, int sock)
 {
 	int k = new_eventfd();
-	const struct fv_irqfd *q;
+	const struct devchan_host_irqfd *q;
 	struct vu_msg m;
 	int ret = -1;
 
@@ -992,8 +992,8 @@ static int scenario_vmm_refuses_map(struct fvmm *v)
 	 * (proxyd cannot know whether a later request reused it): at most
 	 * that one ENOENT.
 	 */
-	CHECK(v->refusals <= 1, "%u requests refused", v->refusals);
-	v->refusals = 0;
+	CHECK(v->host.refusals <= 1, "%u requests refused", v->host.refusals);
+	v->host.refusals = 0;
 	return sibling_served(v);
 }
 
@@ -1003,7 +1003,7 @@ static int scenario_bad_control(struct fvmm *v)
 	static const uint8_t junk[3] = { 1, 2, 3 };
 	int status;
 
-	CHECK(send(v->ctrl, junk, sizeof(junk), MSG_NOSIGNAL) == sizeof(junk), "send");
+	CHECK(send(v->host.ctrl, junk, sizeof(junk), MSG_NOSIGNAL) == sizeof(junk), "send");
 	CHECK(waitpid(v->pid, &status, 0) == v->pid, "waitpid");
 	v->pid = 0;
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1,
