@@ -291,7 +291,8 @@ static int64_t now_ms(void)
 }
 
 /* Pumps until cond(h) holds: 0, -ETIMEDOUT or -errno. */
-static int pump_until(struct devchan_host *h, bool (*cond)(struct devchan_host *))
+static int pump_until(struct devchan_host *h,
+		      bool (*cond)(struct devchan_host *))
 {
 	int64_t end = now_ms() + DCH_REPLY_TIMEOUT_MS;
 	int r;
@@ -491,14 +492,14 @@ int devchan_host_write(struct devchan_host *h, uint8_t region, uint64_t off,
 
 /* --- recorded state ---------------------------------------------------------- */
 
-const struct devchan_host_irqfd *devchan_host_irqfd(const struct devchan_host *h,
-						    uint32_t id)
+const struct devchan_host_irqfd *
+devchan_host_irqfd(const struct devchan_host *h, uint32_t id)
 {
 	return id < DEVCHAN_MAX_IRQFDS && h->irq[id].used ? &h->irq[id] : NULL;
 }
 
-const struct devchan_host_shm *devchan_host_shm_slot(const struct devchan_host *h,
-						     uint32_t slot)
+const struct devchan_host_shm *
+devchan_host_shm_slot(const struct devchan_host *h, uint32_t slot)
 {
 	return slot < DEVCHAN_MAX_SHM_SLOTS && h->shm[slot].used ?
 	       &h->shm[slot] : NULL;

@@ -70,7 +70,7 @@ struct devchan_host {
 	struct devchan_host_shm shm[DEVCHAN_MAX_SHM_SLOTS];
 };
 
-/* Empty tables; ctrl (owned from now on, -1 for none) is the control channel. */
+/* ctrl (owned from now on, -1: none yet) is the control channel. */
 void devchan_host_init(struct devchan_host *h, int ctrl,
 		       const struct devchan_host_hooks *hooks, void *hook_arg);
 /* Closes the channels and every recorded fd; no hook runs. */
@@ -112,10 +112,10 @@ int devchan_host_write(struct devchan_host *h, uint8_t region, uint64_t off,
 const struct devchan_host_ioeventfd *
 devchan_host_ioeventfd_at(const struct devchan_host *h, uint8_t bar,
 			  uint64_t off);
-const struct devchan_host_irqfd *devchan_host_irqfd(const struct devchan_host *h,
-						    uint32_t id);
-const struct devchan_host_shm *devchan_host_shm_slot(const struct devchan_host *h,
-						     uint32_t slot);
+const struct devchan_host_irqfd *
+devchan_host_irqfd(const struct devchan_host *h, uint32_t id);
+const struct devchan_host_shm *
+devchan_host_shm_slot(const struct devchan_host *h, uint32_t slot);
 unsigned int devchan_host_shm_count(const struct devchan_host *h);
 
 #endif /* COMMON_DEVCHAN_HOST_H */
