@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/range.h"
 #include "vblk-backend/pci_dev.h"
+#include "vblk-backend/pci_devchan_cfg.h"
 
 #define DC_RAM_GPA		0x40000000ull
 #define DC_RAM_SIZE		(64ull << 20)
@@ -44,6 +45,7 @@ struct dc_irq {
 struct pci_devchan {
 	struct pci_dev pub;
 	struct devchan_host host;
+	struct devchan_cfg cfg;		/* config space as we present it */
 	struct event *ctrl_ev;
 	int ram_fd;
 	uint8_t *ram;
@@ -261,16 +263,9 @@ static bool access_ok(uint64_t off, unsigned int size, uint64_t limit)
 static int dc_cfg_read(struct pci_dev *pd, uint32_t off, uint32_t len,
 		       uint32_t *val)
 {
-	uint64_t v;
-	int r;
-
 	if (len > 4 || !access_ok(off, len, DEVCHAN_CONFIG_SIZE))
 		return -EINVAL;
-	r = devchan_host_read(&to_dc(pd)->host, DEVCHAN_REGION_CONFIG, off,
-			      (uint8_t)len, &v);
-	if (!r)
-		*val = (uint32_t)v;
-	return r;
+	return devchan_cfg_read(&to_dc(pd)->cfg, &to_dc(pd)->host, off, len, val);
 }
 
 static int dc_cfg_write(struct pci_dev *pd, uint32_t off, uint32_t len,
@@ -278,8 +273,8 @@ static int dc_cfg_write(struct pci_dev *pd, uint32_t off, uint32_t len,
 {
 	if (len > 4 || !access_ok(off, len, DEVCHAN_CONFIG_SIZE))
 		return -EINVAL;
-	return devchan_host_write(&to_dc(pd)->host, DEVCHAN_REGION_CONFIG, off,
-				  (uint8_t)len, val);
+	return devchan_cfg_write(&to_dc(pd)->cfg, &to_dc(pd)->host, off, len,
+				 val);
 }
 
 /* The vmm's own MSI-X table and PBA are not the device's: no access there. */
@@ -435,6 +430,7 @@ static int dc_start(struct pci_devchan *d, const char *path)
 		pr_err("%s: handshake failed: %s", d->pub.name, strerror(-r));
 		return r;
 	}
+	devchan_cfg_build(&d->cfg, &d->host.dev);
 	d->ctrl_ev = event_new(d->pub.base, d->host.ctrl, EV_READ | EV_PERSIST,
 			       ctrl_readable, d);
 	/* Level-triggered: what is already queued is answered on the loop. */
