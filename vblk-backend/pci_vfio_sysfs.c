@@ -145,24 +145,33 @@ static int check_ids(const struct vfio_roots *r, const char *bdf, char *msg,
 }
 
 /*
- * The last component of symlink path into name ("" if there is no link).
- * 0 or -errno other than ENOENT.
+ * The last component of the target of the device's symlink link into name
+ * ("" if there is no such link). 0, or -errno and msg.
  */
-static int link_base(const char *path, char *name, size_t len)
+static int dev_link(const struct vfio_roots *r, const char *bdf,
+		    const char *link, char *name, size_t len, char *msg,
+		    size_t msglen)
 {
-	char target[VFIO_PATH_LEN];
+	char path[VFIO_PATH_LEN], target[VFIO_PATH_LEN];
 	const char *base;
 	ssize_t n;
+	int ret;
 
 	name[0] = '\0';
+	ret = dev_path(path, sizeof(path), r, bdf, link);
+	if (ret)
+		return fail(ret, msg, msglen, "%s: path too long", r->sys);
 	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0 && errno == ENOENT)
+		return 0;
 	if (n < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return fail(-errno, msg, msglen, "cannot read %s: %m", path);
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
 	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
+		return fail(-ENAMETOOLONG, msg, msglen, "%s: odd link %s",
+			    path, target);
 	memcpy(name, base, strlen(base) + 1);
 	return 0;
 }
@@ -196,15 +205,12 @@ static void bind_commands(const struct vfio_roots *r, const char *bdf,
 static int check_driver(const struct vfio_roots *r, const char *bdf,
 			char *msg, size_t msglen)
 {
-	char path[VFIO_PATH_LEN], drv[64], cmds[VFIO_MSG_LEN / 2];
+	char drv[64], cmds[VFIO_MSG_LEN / 2];
 	int ret;
 
-	ret = dev_path(path, sizeof(path), r, bdf, "driver");
-	if (!ret)
-		ret = link_base(path, drv, sizeof(drv));
+	ret = dev_link(r, bdf, "driver", drv, sizeof(drv), msg, msglen);
 	if (ret)
-		return fail(ret, msg, msglen, "cannot read %s: %s", path,
-			    strerror(-ret));
+		return ret;
 	if (!strcmp(drv, "vfio-pci"))
 		return 0;
 	bind_commands(r, bdf, drv[0], cmds, sizeof(cmds));
@@ -229,20 +235,17 @@ static bool exists(const char *path)
 static int check_group(const struct vfio_roots *r, const char *bdf,
 		       struct vfio_group_node *g, char *msg, size_t msglen)
 {
-	char path[VFIO_PATH_LEN], grp[32], cmds[VFIO_MSG_LEN / 2];
+	char grp[32], cmds[VFIO_MSG_LEN / 2];
 	int ret, n;
 
 	bind_commands(r, bdf, true, cmds, sizeof(cmds));
-	ret = dev_path(path, sizeof(path), r, bdf, "iommu_group");
-	if (!ret)
-		ret = link_base(path, grp, sizeof(grp));
+	ret = dev_link(r, bdf, "iommu_group", grp, sizeof(grp), msg, msglen);
 	if (ret)
-		return fail(ret, msg, msglen, "cannot read %s: %s", path,
-			    strerror(-ret));
+		return ret;
 	if (!grp[0])
 		return fail(-ENODEV, msg, msglen,
-			    "%s has no IOMMU group (no %s); " NOIOMMU_FIX "%s",
-			    bdf, path, cmds);
+			    "%s has no IOMMU group (no iommu_group link in sysfs); "
+			    NOIOMMU_FIX "%s", bdf, cmds);
 
 	n = snprintf(g->path, sizeof(g->path), "%s/vfio/%s", r->dev, grp);
 	if (n < 0 || (size_t)n >= sizeof(g->path))
