@@ -126,6 +126,11 @@ static struct dma_chunk *chunk_add(struct dma_pool *p, void *va, size_t len,
 
 	if (!c)
 		return NULL;
+	/*
+	 * After a fork, our first write to a copy-on-write page would move it
+	 * to a new physical page the device knows nothing of.
+	 */
+	madvise(va, len, MADV_DONTFORK);
 	c->va = va;
 	c->len = len;
 	c->iova = iova;
