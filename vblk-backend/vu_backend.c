@@ -90,8 +90,10 @@ static void vu_notify(struct vu_backend *vb, unsigned int qidx)
 {
 	struct vu_vring *vr = &vb->vrings[qidx];
 
+	if (!vr->call_set)
+		return;
 	if (vb->tr_ops && vb->tr_ops->notify) {
-		vb->tr_ops->notify(vb->tr, qidx, vr->call_fd);
+		vb->tr_ops->notify(vb->tr, qidx);
 		return;
 	}
 	/* Non-blocking: a counter near overflow just means one is pending. */
@@ -105,6 +107,10 @@ static void vu_rekick(struct vu_backend *vb, unsigned int qidx)
 {
 	int fd = vb->vrings[qidx].kick_fd;
 
+	if (vb->tr_ops && vb->tr_ops->rekick) {
+		vb->tr_ops->rekick(vb->tr, qidx);
+		return;
+	}
 	if (fd >= 0 && eventfd_write(fd, 1) < 0 && errno != EAGAIN)
 		pr_warn("queue %u: cannot re-kick: %m", qidx);
 }
@@ -406,6 +412,8 @@ static int vu_check_msg(struct vu_backend *vb, const struct vu_msg *m,
 	}
 	if (vu_msg_check_size(m))
 		return -EPROTO;
+	if (vu_fdless(vb))
+		return 0;	/* the transport parsed them from bytes: none */
 	if ((rule->fds == VU_FDS_NONE && m->nfds != 0) ||
 	    (rule->fds == VU_FDS_ONE && m->nfds != 1) ||
 	    (rule->fds == VU_FDS_OPTIONAL && m->nfds > 1)) {

@@ -47,12 +47,27 @@ struct vu_device_ops {
 
 struct vu_transport_ops {
 	/*
+	 * Messages carry no fds (the vvu device's queues: the device kept
+	 * them). Regions then reach map_region with fd -1; kicks arrive
+	 * through the transport, which calls vu_backend_process_vring; calls
+	 * go out through notify.
+	 */
+	bool fdless;
+	/*
 	 * Starts (fd >= 0) or stops (fd -1) watching queue qidx's kick fd.
 	 * Returns 0 or -errno (the fd cannot be watched: drop).
 	 */
 	int (*watch_kick)(void *opaque, unsigned int qidx, int fd);
-	/* Raises queue qidx's interrupt; NULL: write the call eventfd. */
-	void (*notify)(void *opaque, unsigned int qidx, int call_fd);
+	/*
+	 * Raises queue qidx's interrupt, whose CALL came without NOFD;
+	 * NULL: write the call eventfd.
+	 */
+	void (*notify)(void *opaque, unsigned int qidx);
+	/*
+	 * Brings queue qidx back to the loop later (it ran out of budget);
+	 * NULL: write its kick eventfd.
+	 */
+	void (*rekick)(void *opaque, unsigned int qidx);
 	/* Maps one region; NULL: mem_region_map_fd on the region's fd. */
 	int (*map_region)(void *opaque, const struct vhost_user_mem_region *wire,
 			  int fd, struct mem_region *out);
@@ -64,6 +79,7 @@ struct vu_vring {
 	bool addr_set;
 	uint64_t desc_uva, avail_uva, used_uva;
 	int kick_fd, call_fd, err_fd;
+	bool call_set;			/* SET_VRING_CALL without NOFD */
 	bool enabled;			/* SET_VRING_ENABLE */
 	bool started;			/* SET_VRING_KICK .. GET_VRING_BASE */
 	bool mapped;			/* started and the rings translate */
@@ -107,6 +123,15 @@ static inline void vu_backend_set_pool(struct vu_backend *vb,
 	vb->pool = pool;
 }
 
+/* The transport's hooks, set before the first message. */
+static inline void vu_backend_set_transport(struct vu_backend *vb,
+					    const struct vu_transport_ops *ops,
+					    void *tr)
+{
+	vb->tr_ops = ops;
+	vb->tr = tr;
+}
+
 /* Session reset: unmaps memory, closes every fd, forgets negotiation. */
 void vu_backend_reset(struct vu_backend *vb);
 void vu_backend_destroy(struct vu_backend *vb);
@@ -123,6 +148,11 @@ int vu_backend_handle_msg(struct vu_backend *vb, struct vu_msg *m, bool *reply);
  * have been missed). 0, or -EINVAL if the driver broke the queue: drop.
  */
 int vu_backend_process_vring(struct vu_backend *vb, unsigned int qidx);
+
+static inline bool vu_fdless(const struct vu_backend *vb)
+{
+	return vb->tr_ops && vb->tr_ops->fdless;
+}
 
 /* Is bit set in the features the front-end acked? */
 static inline bool vu_has_feature(const struct vu_backend *vb, unsigned int bit)

@@ -82,14 +82,15 @@ int vu_handle_set_mem_table(struct vu_backend *vb, struct vu_msg *m)
 		       n, m->hdr.size);
 		return -EINVAL;
 	}
-	if (m->nfds != n) {
+	if (m->nfds != (vu_fdless(vb) ? 0 : n)) {
 		pr_err("SET_MEM_TABLE: %u regions but %zu fds", n, m->nfds);
 		return -EINVAL;
 	}
 
 	mem_table_init(&t);
 	for (i = 0; i < n; i++) {
-		ret = vu_add_region(vb, &t, &mem->regions[i], m->fds[i],
+		ret = vu_add_region(vb, &t, &mem->regions[i],
+				    vu_fdless(vb) ? -1 : m->fds[i],
 				    "SET_MEM_TABLE");
 		if (ret) {
 			mem_table_clear(&t);

@@ -223,7 +223,8 @@ int vu_handle_get_vring_base(struct vu_backend *vb, struct vu_msg *m)
  * Decodes the u64 of SET_VRING_KICK/CALL/ERR and takes its fd: *fd is -1
  * with NOFD. Exactly one fd must come without NOFD, none with it.
  */
-static int vu_vring_fd_arg(struct vu_backend *vb, struct vu_msg *m, int *fd)
+static int vu_vring_fd_arg(struct vu_backend *vb, struct vu_msg *m, int *fd,
+			   bool *set)
 {
 	const char *what = vu_request_name(m->hdr.request);
 	uint64_t v = m->payload.u64;
@@ -238,11 +239,12 @@ static int vu_vring_fd_arg(struct vu_backend *vb, struct vu_msg *m, int *fd)
 	qidx = vu_vring_index(vb, what, v & VHOST_USER_VRING_IDX_MASK);
 	if (qidx < 0)
 		return qidx;
-	if (m->nfds != (nofd ? 0u : 1u)) {
+	*set = !nofd;
+	if (m->nfds != (nofd || vu_fdless(vb) ? 0u : 1u)) {
 		pr_err("%s: %zu fds with NOFD %s", what, m->nfds, nofd ? "set" : "clear");
 		return -EINVAL;
 	}
-	*fd = nofd ? -1 : vu_msg_take_fd(m, 0);
+	*fd = m->nfds ? vu_msg_take_fd(m, 0) : -1;
 	/* Never block the loop on a peer's eventfd (or whatever it sent). */
 	if (*fd >= 0 && fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK) < 0) {
 		pr_err("%s: unusable fd: %m", what);
@@ -288,8 +290,9 @@ int vu_handle_set_vring_kick(struct vu_backend *vb, struct vu_msg *m)
 {
 	struct vu_vring *vr;
 	int qidx, fd, ret;
+	bool set;
 
-	qidx = vu_vring_fd_arg(vb, m, &fd);
+	qidx = vu_vring_fd_arg(vb, m, &fd, &set);
 	if (qidx < 0)
 		return qidx;
 	vr = &vb->vrings[qidx];
@@ -298,7 +301,7 @@ int vu_handle_set_vring_kick(struct vu_backend *vb, struct vu_msg *m)
 		close(vr->kick_fd);
 	}
 	vr->kick_fd = fd;
-	if (fd < 0)
+	if (!set)
 		pr_warn("SET_VRING_KICK: queue %d without a kick fd is only served on enable",
 			qidx);
 
@@ -329,20 +332,23 @@ static void vu_replace_fd(int *slot, int fd)
 int vu_handle_set_vring_call(struct vu_backend *vb, struct vu_msg *m)
 {
 	int qidx, fd;
+	bool set;
 
-	qidx = vu_vring_fd_arg(vb, m, &fd);
+	qidx = vu_vring_fd_arg(vb, m, &fd, &set);
 	if (qidx < 0)
 		return qidx;
 	vu_replace_fd(&vb->vrings[qidx].call_fd, fd);
+	vb->vrings[qidx].call_set = set;
 	return 0;
 }
 
 int vu_handle_set_vring_err(struct vu_backend *vb, struct vu_msg *m)
 {
 	int qidx, fd;
+	bool set;
 
 	/* Kept only to be closed: we never report ring errors this way. */
-	qidx = vu_vring_fd_arg(vb, m, &fd);
+	qidx = vu_vring_fd_arg(vb, m, &fd, &set);
 	if (qidx < 0)
 		return qidx;
 	vu_replace_fd(&vb->vrings[qidx].err_fd, fd);
