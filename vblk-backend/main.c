@@ -17,7 +17,9 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "vblk-backend/blk.h"
+#include "vblk-backend/pci_dev.h"
 #include "vblk-backend/server.h"
+#include "vblk-backend/vvu.h"
 #include "vblk-backend/work_pool.h"
 
 #define PROG		"vblk-backend"
@@ -28,6 +30,8 @@
 
 struct vblk_opts {
 	const char *socket_path;
+	const char *vfio_bdf;
+	const char *devchan_path;
 	const char *file;
 	const char *serial;
 	bool read_only;
@@ -39,10 +43,15 @@ struct vblk_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " --socket PATH --file PATH [options]\n"
+		"Usage: " PROG " (--socket PATH | --vfio BDF) --file PATH [options]\n"
 		"Serve a file or block device as a virtio-blk vhost-user device.\n"
 		"\n"
 		"  -s, --socket PATH     listen on this UNIX socket (a stale one is replaced)\n"
+		"  -v, --vfio BDF        in a device VM: drive the vvu-proxy device at BDF\n"
+		"                        (e.g. 0000:00:10.0, bound to vfio-pci) and serve\n"
+		"                        the sibling VM's front-end through it\n"
+		"  -D, --devchan CTRL    without a VM: play the vmm of the vvu-proxyd whose\n"
+		"                        --control socket is CTRL and serve its sibling\n"
 		"  -f, --file PATH       disk image or block device to serve\n"
 		"  -r, --read-only       open the disk read-only and offer VIRTIO_BLK_F_RO\n"
 		"  -q, --queues N        number of request queues, 1..%d (default 1)\n"
@@ -54,7 +63,8 @@ static void usage(FILE *f)
 		"  -V, --version         show the version\n"
 		"\n"
 		"One front-end is served at a time; others wait until it disconnects.\n"
-		"SIGTERM or SIGINT: exit 0 after removing the socket.\n"
+		"SIGTERM or SIGINT: exit 0 after removing the socket (or resetting\n"
+		"the vvu-proxy device).\n"
 		"Exit status: 0 on success, 1 on runtime errors, 2 on bad usage.\n",
 		VU_MAX_QUEUES, VIRTIO_BLK_ID_BYTES, IO_THREADS_MAX,
 		IO_THREADS_DEFAULT_MAX);
@@ -67,6 +77,12 @@ static int parse_option(int c, const char *arg, void *opts)
 	switch (c) {
 	case 's':
 		o->socket_path = arg;
+		return 0;
+	case 'v':
+		o->vfio_bdf = arg;
+		return 0;
+	case 'D':
+		o->devchan_path = arg;
 		return 0;
 	case 'f':
 		o->file = arg;
@@ -96,10 +112,21 @@ static int parse_option(int c, const char *arg, void *opts)
 static int check_args(void *opts)
 {
 	const struct vblk_opts *o = opts;
+	int transports = !!o->socket_path + !!o->vfio_bdf + !!o->devchan_path;
 
-	if (!o->socket_path || !o->file) {
-		fprintf(stderr, PROG ": --%s is required\n",
-			o->socket_path ? "file" : "socket");
+	if (transports != 1) {
+		fprintf(stderr, PROG ": %s\n", transports ?
+			"--socket, --vfio and --devchan exclude each other" :
+			"--socket or --vfio is required");
+		return -1;
+	}
+	if (!o->file) {
+		fprintf(stderr, PROG ": --file is required\n");
+		return -1;
+	}
+	if (!o->socket_path && o->queues > VVU_MAX_VHOST_QUEUES) {
+		fprintf(stderr, PROG ": --queues: the vvu-proxy device carries at most %d\n",
+			VVU_MAX_VHOST_QUEUES);
 		return -1;
 	}
 	return 0;
@@ -107,6 +134,8 @@ static int check_args(void *opts)
 
 static const struct option vblk_longopts[] = {
 	{ "socket", required_argument, NULL, 's' },
+	{ "vfio", required_argument, NULL, 'v' },
+	{ "devchan", required_argument, NULL, 'D' },
 	{ "file", required_argument, NULL, 'f' },
 	{ "read-only", no_argument, NULL, 'r' },
 	{ "queues", required_argument, NULL, 'q' },
@@ -121,20 +150,67 @@ static const struct option vblk_longopts[] = {
 static const struct cli_prog vblk_prog = {
 	.name = PROG,
 	.version = VVU_VERSION,
-	.shortopts = "s:f:rq:S:t:l:hV",
+	.shortopts = "s:v:D:f:rq:S:t:l:hV",
 	.longopts = vblk_longopts,
 	.usage = usage,
 	.option = parse_option,
 	.check = check_args,
 };
 
-/* Sets up the disk, the loop and the socket, and serves until a signal. */
+/* The socket transport: listen, and serve until a signal. */
+static int serve_socket(const struct vblk_opts *o, struct event_base *base,
+			struct vu_backend *vb, const struct blk_dev *blk)
+{
+	struct vu_server srv;
+	int ret;
+
+	vu_server_init(&srv, base);
+	srv.vb = vb;
+	vu_backend_set_transport(vb, &vu_server_transport_ops, &srv);
+	if (vu_server_listen(&srv, o->socket_path))
+		return 1;
+	pr_info("serving %s (%llu sectors%s, %u queue%s) on %s", o->file,
+		(unsigned long long)blk->capacity, o->read_only ? ", read-only" : "",
+		o->queues, o->queues > 1 ? "s" : "", o->socket_path);
+	ret = evloop_run(base) ? 1 : 0;
+	vu_server_close(&srv);
+	return ret;
+}
+
+/* The vvu transports: a vvu-proxy device through VFIO or the device channel. */
+static int serve_vvu(const struct vblk_opts *o, struct event_base *base,
+		     struct vu_backend *vb, const struct blk_dev *blk)
+{
+	struct pci_dev *pci;
+	struct vvu v;
+	int ret;
+
+	pci = o->vfio_bdf ? pci_vfio_open(o->vfio_bdf, base)
+			  : pci_devchan_open(o->devchan_path, base);
+	if (!pci)
+		return 1;
+	vu_backend_set_transport(vb, &vvu_transport_ops, &v);
+	if (vvu_open(&v, pci, vb, o->queues)) {
+		pci_dev_close(pci);
+		return 1;
+	}
+	pr_info("serving %s (%llu sectors%s, %u queue%s) through the vvu-proxy device %s",
+		o->file, (unsigned long long)blk->capacity,
+		o->read_only ? ", read-only" : "", o->queues,
+		o->queues > 1 ? "s" : "", pci->name);
+	ret = evloop_run(base) ? 1 : 0;
+	vu_backend_reset(vb);
+	vvu_close(&v);
+	pci_dev_close(pci);
+	return ret;
+}
+
+/* Sets up the disk and the loop, and serves on the chosen transport. */
 static int vblk_run(const struct vblk_opts *o)
 {
 	struct event_base *base = NULL;
 	struct vu_backend vb = { 0 };
 	struct work_pool *pool = NULL;
-	struct vu_server srv;
 	struct blk_dev blk;
 	int fd, ret = 1;
 
@@ -149,27 +225,19 @@ static int vblk_run(const struct vblk_opts *o)
 	base = evloop_new();
 	if (!base)
 		goto out_fd;
-	vu_server_init(&srv, base);
-	if (vu_backend_init(&vb, o->queues, &blk_device_ops, &blk,
-			    &vu_server_transport_ops, &srv))
+	/* The transport sets its hooks before the first message. */
+	if (vu_backend_init(&vb, o->queues, &blk_device_ops, &blk, NULL, NULL))
 		goto out_base;
-	srv.vb = &vb;
 	if (o->io_threads) {
 		pool = work_pool_new(o->io_threads);
 		if (!pool)
 			goto out_vb;
 		vu_backend_set_pool(&vb, pool);
 	}
-	if (vu_server_listen(&srv, o->socket_path))
-		goto out_vb;
-
-	pr_info("serving %s (%llu sectors%s, %u queue%s) on %s", o->file,
-		(unsigned long long)blk.capacity, o->read_only ? ", read-only" : "",
-		o->queues, o->queues > 1 ? "s" : "", o->socket_path);
-	ret = evloop_run(base) ? 1 : 0;
+	ret = o->socket_path ? serve_socket(o, base, &vb, &blk)
+			     : serve_vvu(o, base, &vb, &blk);
 	if (evloop_exit_signal(base))
 		pr_info("exiting on signal %d", evloop_exit_signal(base));
-	vu_server_close(&srv);
 out_vb:
 	vu_backend_destroy(&vb);
 	work_pool_free(pool);
