@@ -10,11 +10,18 @@
 
 #include "tests/harness/driver.h"
 
+#define HARNESS_MAX_PIDS	2
+
 struct harness {
 	const char *sock;
 	const char *file;	/* the back-end's disk, checked on the host */
 	const char *serial;	/* expected GET_ID, or NULL */
-	pid_t backend_pid;	/* for liveness and fd counts, 0 if unknown */
+	/*
+	 * The processes behind the socket (the back-end; for the vvu chain
+	 * vvu-proxyd and the back-end), for liveness and fd counts.
+	 */
+	pid_t pids[HARNESS_MAX_PIDS];
+	unsigned int npids;
 };
 
 struct scenario {

@@ -524,27 +524,29 @@ static bool bad_outcome_ok(const struct bad_case *c, struct drv *d, int sent)
 
 static int run_bad_case(struct harness *h, const struct bad_case *c)
 {
-	int fds_before = h->backend_pid ? count_fds(h->backend_pid) : 0;
+	int fds_before[HARNESS_MAX_PIDS];
 	struct drv d;
 	bool ok;
 
+	for (unsigned int i = 0; i < h->npids; i++)
+		fds_before[i] = count_fds(h->pids[i]);
 	CHECK(!drv_init(&d), "driver init");
 	CHECK(!bad_reach_stage(&d, h->sock, c->stage), "%s: setting up", c->name);
 	ok = bad_outcome_ok(c, &d, c->send(&d));
 	drv_destroy(&d);
 	CHECK(ok, "%s: the back-end did not react as it must", c->name);
 
-	if (h->backend_pid) {
-		CHECK(kill(h->backend_pid, 0) == 0, "%s: the back-end died", c->name);
-	}
+	for (unsigned int i = 0; i < h->npids; i++)
+		CHECK(kill(h->pids[i], 0) == 0, "%s: process %d died", c->name,
+		      (int)h->pids[i]);
 	CHECK(!drv_init(&d), "driver init");
 	ok = !session_open(&d, h->sock, 1) && !io_roundtrip(&d, 0, 32, 99);
 	drv_destroy(&d);
 	CHECK(ok, "%s: the next front-end is not served", c->name);
-	if (h->backend_pid)
-		CHECK(fds_settle_to(h->backend_pid, fds_before),
-		      "%s: the back-end had %d fds before, %d after", c->name,
-		      fds_before, count_fds(h->backend_pid));
+	for (unsigned int i = 0; i < h->npids; i++)
+		CHECK(fds_settle_to(h->pids[i], fds_before[i]),
+		      "%s: process %d had %d fds before, %d after", c->name,
+		      (int)h->pids[i], fds_before[i], count_fds(h->pids[i]));
 	pr_info("%s: handled", c->name);
 	return 0;
 }

@@ -13,11 +13,12 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: vu-harness --socket PATH --file DISK --scenario NAME\n"
-		"                  [--backend-pid PID] [--serial ID]\n"
+		"                  [--backend-pid PID]... [--serial ID]\n"
 		"Drives a vhost-user-blk back-end as a front-end would and checks\n"
 		"what it does. DISK is the back-end's disk file, read on the host\n"
-		"to check writes landed. With --backend-pid, bad-input scenarios\n"
-		"also check the back-end stays alive and leaks no fd.\n"
+		"to check writes landed. With --backend-pid (up to twice: the\n"
+		"back-end and a vvu-proxyd in front of it), bad-input scenarios\n"
+		"also check each stays alive and leaks no fd.\n"
 		"Scenarios: io batch reconnect readonly multiqueue bad-all, and:\n");
 	bad_scenario_list(out);
 }
@@ -52,7 +53,14 @@ int main(int argc, char **argv)
 		case 's': h.sock = optarg; break;
 		case 'f': h.file = optarg; break;
 		case 'n': scenario = optarg; break;
-		case 'p': h.backend_pid = atoi(optarg); break;
+		case 'p':
+			if (h.npids == HARNESS_MAX_PIDS) {
+				fprintf(stderr, "vu-harness: --backend-pid: at most %d\n",
+					HARNESS_MAX_PIDS);
+				return 2;
+			}
+			h.pids[h.npids++] = atoi(optarg);
+			break;
 		case 'i': h.serial = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
