@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Benchmarks vblk-backend --socket against qemu-storage-daemon on the same
-# tmpfs file in the same run, with the harness's load generator (vu-load), and
-# prints IOPS and MB/s side by side with the ratio ours/theirs. A plain
-# pread/pwrite loop on the same file is the ceiling.
+# Benchmarks, on the same tmpfs file in the same run, with the harness's load
+# generator (tests/harness/vu-load) as the front-end:
+#   vvu   the VVU chain without a VM: vvu-proxyd, vblk-backend --devchan
+#   vblk  vblk-backend --socket
+#   qsd   qemu-storage-daemon's vhost-user-blk export
+# and prints IOPS and MB/s side by side, the ratios vvu/vblk and vvu/qsd,
+# and a plain pread/pwrite loop on the same file (the ceiling).
 #
-# usage: scripts/bench-backend.sh [--runtime SECONDS] [--size MiB]
+# usage: scripts/bench.sh [--runtime SECONDS] [--size MiB]
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$VVU_ROOT/scripts/lib/backend.sh"
@@ -14,7 +17,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--runtime) runtime=${2:?--runtime needs seconds}; shift 2 ;;
 	--size) size=${2:?--size needs MiB}; shift 2 ;;
-	-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -51,17 +54,21 @@ run_backend() {
 	backend_stop
 }
 
-mapfile -t ours < <(run_backend vblk)
-mapfile -t theirs < <(run_backend qsd)
+mapfile -t vvu < <(run_backend vvu)
+mapfile -t vblk < <(run_backend vblk)
+mapfile -t qsd < <(run_backend qsd)
 
-printf '%-20s %12s %9s %12s %9s %7s %12s\n' test "vblk IOPS" "MB/s" \
-	"qsd IOPS" "MB/s" ratio "raw IOPS"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+fmt='%-18s %10s %8s %10s %8s %10s %8s %7s %7s %10s\n'
+printf "$fmt" test "vvu IOPS" "MB/s" "vblk IOPS" "MB/s" "qsd IOPS" "MB/s" \
+	vvu/vblk vvu/qsd "raw IOPS"
 for i in "${!rows[@]}"; do
 	read -r name rw bs qd <<<"${rows[$i]}"
-	read -r oi om <<<"${ours[$i]}"
-	read -r ti tm <<<"${theirs[$i]}"
+	read -r vi vm <<<"${vvu[$i]}"
+	read -r bi bm <<<"${vblk[$i]}"
+	read -r qi qm <<<"${qsd[$i]}"
 	raw=$("$load" --raw "$dir/disk.img" --rw "$rw" --bs "$bs" --runtime "$runtime" |
 		field iops)
-	printf '%-20s %12s %9s %12s %9s %7s %12s\n' "$name" "$oi" "$om" "$ti" "$tm" \
-		"$(awk -v a="$oi" -v b="$ti" 'BEGIN { printf "%.2f", a / b }')" "$raw"
+	printf "$fmt" "$name" "$vi" "$vm" "$bi" "$bm" "$qi" "$qm" \
+		"$(ratio "$vi" "$bi")" "$(ratio "$vi" "$qi")" "$raw"
 done
