@@ -137,6 +137,18 @@ static int check_region(struct pci_dev *d, const char *what,
 
 int vvu_find_layout(struct pci_dev *d, struct vvu_layout *l)
 {
+	const struct {
+		const char *what;
+		const struct vvu_region *r;
+		uint64_t min_len;
+	} need[] = {
+		{ "common config", &l->common, sizeof(struct virtio_pci_common_cfg) },
+		{ "notify", &l->notify, 2 },
+		{ "device config", &l->devcfg, sizeof(struct vvu_config) },
+		{ "doorbell", &l->doorbell, 4 },
+		{ "notification", &l->notification, sizeof(struct vvu_notification_cfg) },
+		{ "shared memory", &l->shm, 4096 },
+	};
 	int ret;
 
 	*l = (struct vvu_layout){ 0 };
@@ -145,14 +157,10 @@ int vvu_find_layout(struct pci_dev *d, struct vvu_layout *l)
 		pr_err("%s: bad capability list: %s", d->name, strerror(-ret));
 		return ret;
 	}
-	if (check_region(d, "common config", &l->common,
-			 sizeof(struct virtio_pci_common_cfg)) ||
-	    check_region(d, "notify", &l->notify, 2) ||
-	    check_region(d, "device config", &l->devcfg, sizeof(struct vvu_config)) ||
-	    check_region(d, "doorbell", &l->doorbell, 4) ||
-	    check_region(d, "notification", &l->notification,
-			 sizeof(struct vvu_notification_cfg)) ||
-	    check_region(d, "shared memory", &l->shm, 4096))
-		return -EINVAL;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		ret = check_region(d, need[i].what, need[i].r, need[i].min_len);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
