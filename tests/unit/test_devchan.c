@@ -28,16 +28,6 @@ static int new_eventfd(void)
 	return fd;
 }
 
-/* Two fds name the same open file. */
-static bool same_file(int a, int b)
-{
-	struct stat sa, sb;
-
-	ck_assert_int_eq(fstat(a, &sa), 0);
-	ck_assert_int_eq(fstat(b, &sb), 0);
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 /* The vvu-proxy device as crosvm laid it out, with an 8 GiB shared-memory BAR. */
 static void vvu_device(struct devchan_device *d)
 {
@@ -168,7 +158,7 @@ START_TEST(test_round_trip_every_type)
 	ck_assert_uint_eq(in.nfds, takes_fd(type) ? 1 : 0);
 	if (fd >= 0) {
 		ck_assert_int_ne(in.fds[0], fd);
-		ck_assert(same_file(in.fds[0], fd));
+		ck_assert(test_same_file(in.fds[0], fd));
 		ck_assert_int_eq(fcntl(in.fds[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 		close(fd);
 	}

@@ -136,15 +136,6 @@ static int new_eventfd(void)
 	return fd;
 }
 
-static bool same_file(int a, int b)
-{
-	struct stat sa, sb;
-
-	ck_assert_int_eq(fstat(a, &sa), 0);
-	ck_assert_int_eq(fstat(b, &sb), 0);
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static int shm_map(struct fixture *f, uint64_t id, uint32_t slot, uint64_t off,
 		   uint64_t size, int fd)
 {
@@ -166,7 +157,7 @@ START_TEST(test_shm_slots)
 	ck_assert_int_ge(mfd, 0);
 	setup(&f);
 	ck_assert_int_eq(shm_map(&f, 2, 3, 0x200000, 0x2000, mfd), 0);
-	ck_assert(same_file(devchan_host_shm_slot(&f.h, 3)->fd, mfd));
+	ck_assert(test_same_file(devchan_host_shm_slot(&f.h, 3)->fd, mfd));
 	ck_assert_uint_eq(devchan_host_shm_slot(&f.h, 3)->map.bar_offset, 0x200000);
 	ck_assert_int_eq(shm_map(&f, 3, 3, 0x400000, 0x1000, mfd), EEXIST);
 	ck_assert_int_eq(shm_map(&f, 4, 4, 0x201000, 0x1000, mfd), EBUSY);
@@ -270,7 +261,7 @@ START_TEST(test_irqfds_and_hooks)
 	setup(&f);
 	f.refuse_vector = 5;
 	ck_assert_int_eq(irqfd_add(&f, 2, 0, 1, e), 0);
-	ck_assert(same_file(devchan_host_irqfd(&f.h, 0)->fd, e));
+	ck_assert(test_same_file(devchan_host_irqfd(&f.h, 0)->fd, e));
 	ck_assert_uint_eq(devchan_host_irqfd(&f.h, 0)->vector, 1);
 	ck_assert_int_eq(irqfd_add(&f, 3, 0, 2, e), EEXIST);
 	/* The hook's refusal: nothing recorded, its copy of the fd closed. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 /* How many fds this process has open: a leak shows as a difference. */
@@ -80,6 +81,16 @@ static inline void raw_send_fds(int sock, const void *buf, size_t len,
 		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * n);
 	}
 	ck_assert_int_eq(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Two fds name the same open file (the very eventfd or memfd). */
+static inline bool test_same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	ck_assert_int_eq(fstat(a, &sa), 0);
+	ck_assert_int_eq(fstat(b, &sb), 0);
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 #endif /* TESTS_UNIT_TEST_FDS_H */
