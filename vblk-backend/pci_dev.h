@@ -40,11 +40,16 @@ struct pci_dev_ops {
 	int (*bar_write)(struct pci_dev *d, unsigned int bar, uint64_t off,
 			 unsigned int size, uint64_t val);
 	/*
-	 * Maps all of memory BAR bar for plain loads and stores (the shared-
-	 * memory BAR; whatever the device places in it shows through). The
-	 * mapping stays until close. NULL with errno set on failure.
+	 * Maps [off, off + len) of memory BAR bar for plain loads and stores
+	 * (the shared-memory BAR: whatever the device places there shows
+	 * through) and returns the address of off. *map_base and *map_len say
+	 * what the caller munmaps when done; *map_len 0: the mapping is the
+	 * transport's, never unmapped by the caller. Only the part asked for
+	 * is mapped: a 64 GiB BAR mapped whole would cost a device VM page
+	 * tables it does not have. NULL with errno set on failure.
 	 */
-	void *(*bar_map)(struct pci_dev *d, unsigned int bar, uint64_t *size);
+	void *(*bar_map)(struct pci_dev *d, unsigned int bar, uint64_t off,
+			 uint64_t len, void **map_base, size_t *map_len);
 	/* Size of BAR bar in bytes, 0 if it does not exist. */
 	uint64_t (*bar_size)(struct pci_dev *d, unsigned int bar);
 	/*

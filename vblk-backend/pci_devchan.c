@@ -330,7 +330,9 @@ static uint64_t dc_bar_size(struct pci_dev *pd, unsigned int bar)
 	return b ? b->size : 0;
 }
 
-static void *dc_bar_map(struct pci_dev *pd, unsigned int bar, uint64_t *size)
+/* The BAR's reservation is ours: SHM_MAP and SHM_UNMAP keep it up to date. */
+static void *dc_bar_map(struct pci_dev *pd, unsigned int bar, uint64_t off,
+			uint64_t len, void **map_base, size_t *map_len)
 {
 	struct pci_devchan *d = to_dc(pd);
 	uint8_t *base = shm_base(d, bar);
@@ -339,8 +341,13 @@ static void *dc_bar_map(struct pci_dev *pd, unsigned int bar, uint64_t *size)
 		errno = bar_of(d, bar) ? EINVAL : ENODEV;
 		return NULL;
 	}
-	*size = d->host.dev.bars[bar].size;
-	return base;
+	if (!len || !range_contains(0, d->host.dev.bars[bar].size, off, len)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	*map_base = NULL;
+	*map_len = 0;
+	return base + off;
 }
 
 /* --- device RAM ---------------------------------------------------------------- */

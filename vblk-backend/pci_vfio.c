@@ -240,26 +240,36 @@ static int vfio_bar_write(struct pci_dev *pd, unsigned int bar, uint64_t off,
 	return bar_rw(pd, bar, off, size, &val, true);
 }
 
-static void *vfio_bar_map(struct pci_dev *pd, unsigned int bar,
-			  uint64_t *size)
+static void *vfio_bar_map(struct pci_dev *pd, unsigned int bar, uint64_t off,
+			  uint64_t len, void **map_base, size_t *map_len)
 {
 	struct pci_vfio *d = to_vfio(pd);
-	void *p;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), delta = off & (page - 1);
+	struct vfio_region *r;
+	uint8_t *p;
 
-	if (bar >= PCI_NUM_BARS || !d->bar[bar].size) {
+	if (bar >= PCI_NUM_BARS || !d->bar[bar].size || !len ||
+	    !range_contains(0, d->bar[bar].size, off, len)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	p = bar_mapping(d, bar);
-	if (!p) {
-		if (errno == ENOTSUP)
-			pr_err("vfio %s: BAR%u cannot be mapped (vfio-pci does not allow mmap of it)",
-			       d->pub.name, bar);
+	r = &d->bar[bar];
+	if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		pr_err("vfio %s: BAR%u cannot be mapped (vfio-pci does not allow mmap of it)",
+		       d->pub.name, bar);
+		errno = ENOTSUP;
 		return NULL;
 	}
-	if (size)
-		*size = d->bar[bar].size;
-	return p;
+	p = mmap(NULL, len + delta, PROT_READ | PROT_WRITE, MAP_SHARED, d->device,
+		 (off_t)(r->offset + off - delta));
+	if (p == MAP_FAILED) {
+		pr_err("vfio %s: mmap of BAR%u [%#llx, +%#llx): %m", d->pub.name,
+		       bar, (unsigned long long)off, (unsigned long long)len);
+		return NULL;
+	}
+	*map_base = p;
+	*map_len = len + delta;
+	return p + delta;
 }
 
 static uint64_t vfio_bar_size(struct pci_dev *pd, unsigned int bar)

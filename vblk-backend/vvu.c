@@ -213,11 +213,17 @@ static void vvu_rekick(void *opaque, unsigned int qidx)
 		event_active(v->rekick[qidx].ev, EV_TIMEOUT, 0);
 }
 
-/* A region of the sibling's memory is wherever the device put it in BAR4. */
+/*
+ * A region of the sibling's memory is wherever the device put it in the
+ * shared-memory BAR; only that part of the BAR is mapped.
+ */
 static int vvu_map_region(void *opaque, const struct vhost_user_mem_region *w,
 			  int fd, struct mem_region *out)
 {
 	struct vvu *v = opaque;
+	void *map_base;
+	size_t map_len;
+	uint8_t *host;
 
 	(void)fd;	/* always -1: the device kept it */
 	if (w->memory_size == 0 || w->mmap_offset > v->shm_size ||
@@ -228,10 +234,15 @@ static int vvu_map_region(void *opaque, const struct vhost_user_mem_region *w,
 		       (unsigned long long)v->shm_size);
 		return -EINVAL;
 	}
+	host = v->pci->ops->bar_map(v->pci, v->l.shm.bar, v->l.shm.off + w->mmap_offset,
+				    w->memory_size, &map_base, &map_len);
+	if (!host)
+		return -errno;
 	*out = (struct mem_region){
 		.gpa = w->guest_phys_addr, .size = w->memory_size,
-		.uva = w->userspace_addr, .host = v->shm + w->mmap_offset,
-		.fd = -1, .fd_offset = w->mmap_offset,
+		.uva = w->userspace_addr, .host = host, .fd = -1,
+		.fd_offset = w->mmap_offset, .map_base = map_base,
+		.map_len = map_len,
 	};
 	return 0;
 }
@@ -289,15 +300,7 @@ static int vvu_check_queues(struct vvu *v)
 
 static int vvu_map(struct vvu *v)
 {
-	uint64_t size = 0;
-
-	v->shm = v->pci->ops->bar_map(v->pci, v->l.shm.bar, &size);
-	if (!v->shm) {
-		pr_err("%s: cannot map BAR%u: %m", v->pci->name, v->l.shm.bar);
-		return -errno;
-	}
 	/* Only the part the capability describes is the sibling's memory. */
-	v->shm += v->l.shm.off;
 	v->shm_size = v->l.shm.len;
 	v->dma = v->pci->ops->dma_alloc(v->pci, VVU_DMA_SIZE, &v->dma_iova);
 	if (!v->dma) {

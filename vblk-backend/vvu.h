@@ -55,8 +55,7 @@ struct vvu {
 	struct vu_backend *vb;
 	unsigned int nqueues;		/* vhost queues served */
 	struct vvu_layout l;
-	uint8_t *shm;			/* the shared-memory BAR, mapped */
-	uint64_t shm_size;
+	uint64_t shm_size;		/* of the shared memory in its BAR */
 	uint8_t *dma;			/* rings and buffers */
 	uint64_t dma_iova;
 	struct vring_drv rx, tx;

@@ -138,9 +138,11 @@ static bool loop_broke(struct env *e)
 START_TEST(test_real_proxyd)
 {
 	struct env e;
-	uint64_t size = 0, v = 0;
+	uint64_t v = 0;
 	uint32_t v32;
-	void *shm;
+	uint8_t *shm;
+	void *base;
+	size_t len;
 
 	env_init(&e);
 	spawn_proxyd(&e);
@@ -154,10 +156,13 @@ START_TEST(test_real_proxyd)
 	ck_assert_uint_eq(e.d->ops->bar_size(e.d, VVU_BAR4), SHM_SIZE);
 	ck_assert_uint_eq(e.d->ops->bar_size(e.d, 5), 0);
 	ck_assert_uint_eq(e.d->ops->bar_size(e.d, 6), 0);
-	shm = e.d->ops->bar_map(e.d, VVU_BAR4, &size);
+	shm = e.d->ops->bar_map(e.d, VVU_BAR4, 0, SHM_SIZE, &base, &len);
 	ck_assert_ptr_nonnull(shm);
-	ck_assert_uint_eq(size, SHM_SIZE);
-	ck_assert_ptr_null(e.d->ops->bar_map(e.d, VIRTIO_PCI_BAR, &size));
+	ck_assert_uint_eq(len, 0);	/* the transport's: never unmapped */
+	ck_assert_ptr_eq(e.d->ops->bar_map(e.d, VVU_BAR4, 4096, 8, &base, &len),
+			 shm + 4096);
+	ck_assert_ptr_null(e.d->ops->bar_map(e.d, VVU_BAR4, 4096, SHM_SIZE, &base, &len));
+	ck_assert_ptr_null(e.d->ops->bar_map(e.d, VIRTIO_PCI_BAR, 0, 8, &base, &len));
 	ck_assert_int_eq(e.d->ops->msix_enable(e.d, VVU_MSIX_VECTORS, on_irq, &e), 0);
 	/* The driver's config vector: proxyd binds its irqfd to it. */
 	ck_assert_int_eq(pci_cfg_write(e.d, 4, 2, 0x6), 0);
@@ -364,11 +369,12 @@ static bool readable(const void *p)
 START_TEST(test_scripted_proxyd)
 {
 	struct scripted s;
-	uint64_t size;
 	uint8_t *shm;
+	void *base;
+	size_t len;
 
 	scripted_start(&s);
-	shm = s.e.d->ops->bar_map(s.e.d, VVU_BAR4, &size);
+	shm = s.e.d->ops->bar_map(s.e.d, VVU_BAR4, 0, SHM_SIZE, &base, &len);
 	ck_assert_ptr_nonnull(shm);
 	ck_assert(!readable(shm + 0x200000));
 	/* irqfd 0: remembered, watched once enabled; its pending edge comes. */
