@@ -1,140 +1,217 @@
 #!/usr/bin/env bash
-# The demo: a Linux guest (QEMU, TCG) uses a disk that vblk-backend serves over vhost-user.
+# The demo, README's main command: the seed's flow end to end.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
-. "$VVU_ROOT/scripts/lib/guest.sh"
 
 usage() {
 	cat <<'EOF'
-usage: scripts/demo.sh [--dir DIR] [--size MiB] [--keep]
+usage: scripts/demo.sh [--queues N] [--siblings N] [--sibling vmm|qemu]
+                       [--dir DIR] [--keep]
 
-Builds the project (into $VVU_BUILD, default build/), creates DIR/disk.img,
-serves it with
+Runs crosvm's VVU flow with this project's programs, on Linux guests under
+KVM (scripts/with-kvm.sh: this host's KVM if it has VMX/SVM, else a nested
+KVM under QEMU TCG):
 
-    vblk-backend --socket DIR/vblk.sock --file DIR/disk.img --serial vvu-demo
+  host$   vmm run --vvu-proxy SOCK,addr=0000:00:10.0 -m 256 ... vmlinux   (device VM)
+  guest$  (the seed's sysfs lines bind 00:10.0 to vfio-pci)
+  guest$  vblk-backend --vfio 0000:00:10.0 --file disk.img             (in the device VM)
+  host$   vmm run --vhost-user-blk SOCK -m 512 ... vmlinux             (sibling VM)
 
-and boots a Linux guest (Debian 12's kernel, a busybox initramfs) in QEMU 7.2
-under TCG with -device vhost-user-blk-pci on that socket. In the guest,
-/dev/vda is disk.img: the guest shows its size and serial, reads a line the
-host wrote into disk.img, writes a line of its own and reads it back, then
-powers off. The host then shows that disk.img holds the guest's line.
+The sibling has more memory than the device VM. It shows /dev/vda (lsblk),
+writes a pattern to it with dd, flushes and reads it back; the device VM
+then finds the pattern in its disk.img. With --siblings N, N sibling VMs
+run one after another while the device VM and vblk-backend stay up. Prints
+each step's output; exits 0 only when every pattern landed in disk.img and
+every program ended cleanly.
 
-Needs root or sudo for apt-get the first time (QEMU, busybox-static, ...);
-the kernel package is downloaded once into ~/.cache/vvu. About 15 s.
+The first run installs packages (root or sudo) and builds the guest kernel
+(~5-10 min, cached in ~/.cache/vvu); then about 2 minutes nested.
 
-  --dir DIR    where disk.img, the socket and the logs go (kept); default: a
-               temporary directory, removed at the end unless --keep
-  --size MiB   size of disk.img (default 64)
-  --keep       keep the temporary directory
-  -h, --help   this text
+  --queues N     request queues of the disk (default 1)
+  --siblings N   sibling VMs, one after another (default 1)
+  --sibling F    the siblings' front-end: vmm (default, `vmm run
+                 --vhost-user-blk`) or qemu (QEMU 7.2 -accel kvm,
+                 -device vhost-user-blk-pci on the same socket)
+  --dir DIR      where the logs go (kept); default: a temporary directory,
+                 removed at the end unless --keep
+  --keep         keep the temporary directory
+  -h, --help     this text
 EOF
 }
 
-DIR=
-SIZE=64
-KEEP=0
-OWN_DIR=0
+QUEUES=1 SIBLINGS=1 SIBLING=vmm DIR='' KEEP=0 OWN_DIR=0 INNER=0
+ADDR=0000:00:10.0
 
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--queues | --siblings)
+			[ $# -ge 2 ] || die "$1 needs a number"
+			[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1: '$2' is not a positive number"
+			if [ "$1" = --queues ]; then QUEUES=$2; else SIBLINGS=$2; fi
+			shift 2 ;;
+		--sibling) [ $# -ge 2 ] || die "--sibling needs vmm or qemu"
+			case $2 in vmm | qemu) SIBLING=$2 ;; *) die "--sibling: '$2' is not vmm or qemu" ;; esac
+			shift 2 ;;
 		--dir) [ $# -ge 2 ] || die "--dir needs a directory"; DIR=$2; shift 2 ;;
-		--size) [ $# -ge 2 ] || die "--size needs a number of MiB"; SIZE=$2; shift 2 ;;
 		--keep) KEEP=1; shift ;;
+		--inner) [ $# -ge 2 ] || die "--inner needs a directory"; DIR=$2; INNER=1; shift 2 ;;
 		-h | --help) usage; exit 0 ;;
 		*) usage >&2; die "unknown argument '$1'" ;;
 		esac
 	done
-	[[ $SIZE =~ ^[0-9]+$ && $SIZE -ge 2 ]] || die "--size '$SIZE' is not a number of MiB >= 2"
-}
-
-cleanup() {
-	guest_kill
-	backend_kill KILL || true
-	if [ $OWN_DIR -eq 1 ] && [ $KEEP -eq 0 ]; then rm -rf "$DIR"; fi
 }
 
 say() {
 	if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi
 }
 
-# The guest's part: runs as /guest-main.sh under scripts/lib/guest-init.sh.
-write_guest_main() {
-	cat >"$1" <<'EOF'
-#!/bin/sh
-i=0
-while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -b /dev/vda ] || { echo "guest: no /dev/vda"; exit 1; }
-echo "guest: $(ls -l /dev/vda)"
-echo "guest: /sys/block/vda/size = $(cat /sys/block/vda/size) sectors of 512 bytes ($(($(cat /sys/block/vda/size) / 2048)) MiB)"
-echo "guest: /sys/block/vda/serial = $(cat /sys/block/vda/serial 2>/dev/null)"
-echo "guest: virtio device $(cat /sys/block/vda/device/vendor):$(cat /sys/block/vda/device/device), queues: $(ls /sys/block/vda/mq | wc -l)"
-echo "guest: sector 0 says: $(dd if=/dev/vda bs=512 count=1 iflag=direct 2>/dev/null | tr -d '\000')"
-line="written by the guest, uptime $(cut -d' ' -f1 /proc/uptime) s"
-printf '%-511s\n' "$line" | dd of=/dev/vda bs=512 seek=2048 oflag=direct conv=notrunc 2>/dev/null ||
-	{ echo "guest: write failed"; exit 1; }
-echo "guest: wrote '$line' at byte 1048576 (sector 2048)"
-sync
-echo 3 >/proc/sys/vm/drop_caches
-back=$(dd if=/dev/vda bs=512 skip=2048 count=1 iflag=direct 2>/dev/null | sed 's/ *$//')
-echo "guest: read back '$back'"
-[ "$back" = "$line" ] || { echo "guest: read-back differs"; exit 1; }
+# --- inside with-kvm.sh: the two kinds of VM ---------------------------------
+
+# watch LABEL LOG CMD...: CMD under guest-watch.py, console and output in LOG.
+watch() {
+	local label=$1 log=$2
+	shift 2
+	timeout -k 10 900 "$VVU_ROOT/scripts/lib/guest-watch.py" --label "$label" \
+		--console "$log" --kernel "$VMLINUX" -- "$@" >"$log.fe" 2>&1 </dev/null
+}
+
+# The sibling VM's command line, one word per line: 512 MiB, the disk on SOCK.
+sibling_cmd() {
+	local sock=$1 log=$2 args=$3
+	if [ "$SIBLING" = qemu ]; then
+		printf '%s\n' qemu-system-x86_64 -accel kvm -cpu host,-arch-capabilities \
+			-smp 2 -m 512 -object memory-backend-memfd,id=mem,size=512M,share=on \
+			-machine pc,memory-backend=mem -nodefaults -display none -monitor none \
+			-no-reboot -serial "file:$log" -kernel "$VMLINUX" -initrd "$DIR/sibling.gz" \
+			-append "console=ttyS0 panic=-1 quiet $args" \
+			-chardev "socket,id=disk,path=$sock" \
+			-device "vhost-user-blk-pci,chardev=disk,num-queues=$QUEUES"
+	else
+		printf '%s\n' "$VMM" run -c 2 -m 512 -i "$DIR/sibling.gz" \
+			--serial "file=$log" --vhost-user-blk "$sock" -p "quiet $args" "$VMLINUX"
+	fi
+}
+
+inner() {
+	. "$DIR/env"
+	local run dev k rc cmd
+	run=$(mktemp -d "${XDG_RUNTIME_DIR:-/tmp}/vvu-demo.XXXXXX")
+	: >"$DIR/device.log"
+	watch "device VM" "$DIR/device.log" "$VMM" run -c 2 -m 256 -i "$DIR/device.gz" \
+		--serial "file=$DIR/device.log" --vvu-proxy "$run/blk.sock,addr=$ADDR" \
+		-p "quiet vfio.enable_unsafe_noiommu_mode=1 hugepages=4 $DEVICE_ARGS" "$VMLINUX" &
+	dev=$!
+	for ((k = 0; k < 3000; k++)); do
+		grep -q "vvu-demo: backend up" "$DIR/device.log" && break
+		kill -0 $dev 2>/dev/null || break
+		sleep 0.1
+	done
+	for ((k = 1; k <= SIBLINGS; k++)); do
+		: >"$DIR/sibling$k.log"
+		rc=0
+		mapfile -t cmd < <(sibling_cmd "$run/blk.sock" "$DIR/sibling$k.log" \
+			"$SIBLING_ARGS vvu.sibling=$k")
+		watch "sibling VM $k" "$DIR/sibling$k.log" "${cmd[@]}" || rc=$?
+		echo "$rc" >"$DIR/sibling$k.status"
+	done
+	rc=0
+	wait $dev || rc=$?
+	echo "$rc" >"$DIR/device.status"
+	rm -rf "$run"
+}
+
+# --- on the host ---------------------------------------------------------------
+
+cleanup() {
+	if [ $OWN_DIR -eq 1 ] && [ $KEEP -eq 0 ]; then rm -rf "$DIR"; fi
+}
+
+prepare() {
+	ensure_packages "${VVU_BUILD_PACKAGES[@]}" "${VVU_TEST_PACKAGES[@]}" pciutils pci.ids
+	say "building the project in $VVU_BUILD and the guest kernel"
+	build_tree "$VVU_BUILD"
+	VMLINUX=$("$VVU_ROOT/scripts/build-guest-kernel.sh" --print vmlinux) ||
+		die "cannot build the guest kernel"
+	"$VVU_ROOT/scripts/build-initramfs.sh" -o "$DIR/device.gz" \
+		--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
+		--file "$VVU_ROOT/scripts/lib/vvu-device-main.sh:/guest-main.sh" \
+		--bin "$VVU_BUILD/vblk-backend/vblk-backend" --bin /usr/bin/lspci \
+		--file /usr/share/misc/pci.ids:/usr/share/misc/pci.ids
+	"$VVU_ROOT/scripts/build-initramfs.sh" -o "$DIR/sibling.gz" \
+		--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
+		--file "$VVU_ROOT/scripts/lib/vvu-sibling-main.sh:/guest-main.sh"
+	local pattern="vvu-demo-$$-$RANDOM" block=$((RANDOM % 1000 + 8))
+	cat >"$DIR/env" <<EOF
+VMM=$(printf %q "$VVU_BUILD/vmm/vmm")
+VMLINUX=$(printf %q "$VMLINUX")
+SIBLINGS=$SIBLINGS
+SIBLING=$SIBLING
+QUEUES=$QUEUES
+DEVICE_ARGS="${VVU_DEMO_DEVICE_ARGS:-} vvu.pattern=$pattern vvu.block=$block vvu.queues=$QUEUES vvu.siblings=$SIBLINGS"
+SIBLING_ARGS="vvu.pattern=$pattern vvu.block=$block"
 EOF
-	chmod +x "$1"
+}
+
+# The lines a VM printed for us, without the prefix.
+shown() { tr -d '\r' <"$1" | sed -n 's/^vvu-demo: //p'; }
+
+report() {
+	local ok=1 k
+	say "host\$ vmm run --vvu-proxy SOCK,addr=$ADDR -m 256 -p \"vfio.enable_unsafe_noiommu_mode=1 hugepages=4\" vmlinux"
+	echo "(the device VM's console)"
+	shown "$DIR/device.log"
+	for ((k = 1; k <= SIBLINGS; k++)); do
+		if [ "$SIBLING" = qemu ]; then
+			say "host\$ qemu-system-x86_64 -m 512 -device vhost-user-blk-pci,chardev=... (sibling VM $k)"
+		else
+			say "host\$ vmm run --vhost-user-blk SOCK -m 512 vmlinux   (sibling VM $k)"
+		fi
+		shown "$DIR/sibling$k.log"
+		grep -q "vvu-demo: sibling $k read back" "$DIR/sibling$k.log" || ok=0
+		[ "$(cat "$DIR/sibling$k.status" 2>/dev/null)" = 0 ] ||
+			{ ok=0; echo "sibling VM $k ended badly: $(tail -n 5 "$DIR/sibling$k.log.fe")"; }
+		grep -q "vvu-demo: disk.img holds '[^']*-$k'" "$DIR/device.log" ||
+			{ ok=0; echo "sibling $k's pattern is not in the device VM's disk.img"; }
+	done
+	grep -q "vvu-demo: vblk-backend exit status 0" "$DIR/device.log" || ok=0
+	[ "$(cat "$DIR/device.status" 2>/dev/null)" = 0 ] ||
+		{ ok=0; echo "the device VM ended badly: $(tail -n 5 "$DIR/device.log.fe")"; }
+	if grep -qE "(vmm|vvu-proxyd|vblk-backend)\[[0-9]+\]: (err|warn)" \
+		"$DIR/device.log" "$DIR/device.log.fe" "$DIR"/sibling*.log*; then
+		ok=0
+		echo "errors or warnings logged:"
+		grep -hE "(vmm|vvu-proxyd|vblk-backend)\[[0-9]+\]: (err|warn)" \
+			"$DIR/device.log" "$DIR/device.log.fe" "$DIR"/sibling*.log*
+	fi
+	if [ $ok -eq 1 ]; then
+		say "OK: the device VM's disk.img is the sibling's /dev/vda ($SIBLINGS sibling(s), $QUEUES queue(s))"
+	else
+		say "FAILED (logs in $DIR)"
+		KEEP=1
+	fi
+	[ $ok -eq 1 ]
 }
 
 main() {
 	parse_args "$@"
-	ensure_packages "${VVU_BUILD_PACKAGES[@]}"
-	say "building the project in $VVU_BUILD"
-	build_tree "$VVU_BUILD"
-	guest_setup
+	if [ $INNER -eq 1 ]; then
+		inner
+		return
+	fi
 	if [ -n "$DIR" ]; then
 		mkdir -p "$DIR" || die "cannot create --dir '$DIR'"
 		DIR=$(cd "$DIR" && pwd)
 	else
-		DIR=$(mktemp -d "${TMPDIR:-/tmp}/vvu-demo.XXXXXX")
+		DIR=$(mktemp -d /tmp/vvu-demo.XXXXXX)
 		OWN_DIR=1
 	fi
 	trap cleanup EXIT
-	trap 'exit 143' TERM INT
-
-	say "disk.img: $SIZE MiB in $DIR; the host writes a line into sector 0"
-	rm -f "$DIR/disk.img"
-	truncate -s "${SIZE}M" "$DIR/disk.img"
-	printf 'written by the host at %s' "$(date '+%F %T')" |
-		dd of="$DIR/disk.img" conv=notrunc status=none
-	write_guest_main "$DIR/guest-main.sh"
-	guest_initramfs "$DIR/initrd.gz" "$DIR/guest-main.sh"
-
-	say "vblk-backend --socket $DIR/vblk.sock --file $DIR/disk.img --serial vvu-demo"
-	: >"$DIR/vblk-backend.log"
-	backend_start vblk "$DIR/vblk.sock" "$DIR/disk.img" "$DIR/vblk-backend.log" --serial vvu-demo
-	cat "$DIR/vblk-backend.log"
-
-	say "QEMU (TCG) with $GUEST_KERNEL_NAME, -device vhost-user-blk-pci on $DIR/vblk.sock"
-	local t0=$SECONDS rc=0
-	guest_start --initrd "$DIR/initrd.gz" --serial "$DIR/serial.log" --timeout 180 \
-		--blk "$DIR/vblk.sock"
-	tail -n +1 -f --pid="$GUEST_PID" "$DIR/serial.log" | grep -a --line-buffered -v '^vvu-guest: [ip]' || true
-	guest_wait || rc=$?
-	[ $rc -eq 0 ] || die "QEMU failed (status $rc): $(cat "$DIR/serial.log.fe")"
-	grep -aq '^vvu-guest: main done' "$DIR/serial.log" || die "the guest's part failed (see above)"
-	echo "(guest booted, worked and powered off in $((SECONDS - t0)) s)"
-
-	backend_stop || die "vblk-backend did not exit cleanly on SIGTERM"
-	say "vblk-backend's log"
-	cat "$DIR/vblk-backend.log"
-
-	say "on the host, disk.img at byte 1048576 holds:"
-	local line
-	line=$(dd if="$DIR/disk.img" bs=512 skip=2048 count=1 status=none | sed 's/ *$//')
-	echo "$line"
-	grep -aqF "read back '$line'" "$DIR/serial.log" || die "disk.img does not hold what the guest wrote"
-	say "OK: the guest's /dev/vda is $DIR/disk.img, served by vblk-backend"
-	if [ $OWN_DIR -eq 0 ] || [ $KEEP -eq 1 ]; then
-		echo "disk.img, the initramfs and the logs are in $DIR"
-	fi
+	prepare
+	say "starting the VMs (scripts/with-kvm.sh)"
+	"$VVU_ROOT/scripts/with-kvm.sh" --timeout 1500 -- "$0" --inner "$DIR" ||
+		echo "with-kvm.sh: status $?"
+	report
 }
 
 main "$@"
