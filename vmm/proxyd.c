@@ -227,9 +227,15 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(p->exit_ev);
 }
 
+/*
+ * The device channel is closed by now, which tells vvu-proxyd to exit: let
+ * it, and only then insist. A SIGTERM sent at once could land while it is
+ * already tearing down its loop (and its signal handling), and kill it
+ * mid-exit: seen with the nested VM on one vCPU.
+ */
 static void stop(struct proxyd *p)
 {
-	if (!p->pid)
+	if (!p->pid || reap(p, PROXYD_EXIT_WAIT_MS, false))
 		return;
 	kill(p->pid, SIGTERM);
 	if (!reap(p, PROXYD_STOP_TIMEOUT_MS, false)) {
