@@ -40,6 +40,27 @@ vvu_chain_start() {
 		sleep 0.05
 	done
 	"$VBLK_BACKEND" --devchan "$ctrl" --file "$file" "$@" >>"$log" 2>&1 </dev/null &
+	# Up once its driver started the device (proxyd listens from the start)
+	# and proxyd's irqfds and ioeventfds, which follow asynchronously, are
+	# in: a bad-input case counts the back-end's fds from then on.
+	for ((i = 0; i < 200; i++)); do
+		grep -q "through the vvu-proxy device" "$log" && { fds_settled $!; return 0; }
+		kill -0 $! 2>/dev/null ||
+			die "vblk-backend --devchan exited before serving; the log ($log): $(tail -n 20 "$log")"
+		sleep 0.05
+	done
+	die "vblk-backend --devchan is not serving after 10 s; the log ($log): $(tail -n 20 "$log")"
+}
+
+# Waits (5 s at most) until PID's open fds stay the same for half a second.
+fds_settled() {
+	local pid=$1 last=-1 n same=0 i
+	for ((i = 0; i < 50 && same < 5; i++)); do
+		n=$(ls /proc/"$pid"/fd 2>/dev/null | wc -l)
+		if [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; fi
+		last=$n
+		sleep 0.1
+	done
 }
 
 # backend_start KIND SOCK FILE LOG [EXTRA ARGS]: KIND is vblk (vblk-backend) or
