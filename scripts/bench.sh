@@ -43,10 +43,15 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 # run_backend KIND ROW...: prints "iops mbps" per row.
 run_backend() {
-	local kind=$1 row name rw bs qd out
+	local kind=$1 row name rw bs qd out i
 	backend_start "$kind" "$dir/sock" "$dir/disk.img" "$dir/$kind.log"
 	for row in "${rows[@]}"; do
 		read -r name rw bs qd <<<"$row"
+		# qsd listens again only a moment after the last front-end left.
+		for ((i = 0; i < 100; i++)); do
+			socket_listening "$dir/sock" && break
+			sleep 0.05
+		done
 		out=$("$load" --socket "$dir/sock" --rw "$rw" --bs "$bs" \
 			--iodepth "$qd" --runtime "$runtime")
 		echo "$(field iops <<<"$out") $(field mbps <<<"$out")"
