@@ -112,7 +112,7 @@ log "$total boots ($FRONTEND), $PARALLEL nested VMs at once, stall after $STALL 
 start=$SECONDS
 pids=()
 for ((k = 0; k < PARALLEL; k++)); do
-	"$VVU_ROOT/scripts/with-kvm.sh" --timeout $((total * 300 / PARALLEL + 600)) -- \
+	"$VVU_ROOT/scripts/with-kvm.sh" --share "$OUT" --timeout $((total * 300 / PARALLEL + 600)) -- \
 		bash "$OUT/inner.sh" "$k" "$OUT" "$vmm" "$vmlinux" "$STALL" "$CPUS" "$MEM" \
 		"$APPEND" "$VVU_ROOT/scripts/lib/guest-watch.py" \
 		>"$OUT/vm.$k.out" 2>"$OUT/vm.$k.err" &
