@@ -5,8 +5,8 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: scripts/demo.sh [--queues N] [--siblings N] [--sibling vmm|qemu]
-                       [--dir DIR] [--keep]
+usage: scripts/demo.sh [--queues N] [--siblings N] [--devices N]
+                       [--sibling vmm|qemu] [--dir DIR] [--keep]
 
 Runs crosvm's VVU flow with this project's programs, on Linux guests under
 KVM (scripts/with-kvm.sh: this host's KVM if it has VMX/SVM, else a nested
@@ -22,13 +22,17 @@ writes a pattern to it with dd, flushes and reads it back; the device VM
 then finds the pattern in its disk.img. With --siblings N, N sibling VMs
 run one after another while the device VM and vblk-backend stay up. Prints
 each step's output; exits 0 only when every pattern landed in disk.img and
-every program ended cleanly.
+every program ended cleanly. With --devices N, the device VM has N
+vvu-proxy devices (00:10.0, 00:11.0, ...; sockets blk.sock, blk2.sock, ...),
+each bound to vfio-pci and served by its own vblk-backend on its own disk
+image, and the siblings of the N devices run at the same time.
 
 The first run installs packages (root or sudo) and builds the guest kernel
 (~5-10 min, cached in ~/.cache/vvu); then about 2 minutes nested.
 
   --queues N     request queues of the disk (default 1)
-  --siblings N   sibling VMs, one after another (default 1)
+  --siblings N   sibling VMs per device, one after another (default 1)
+  --devices N    vvu-proxy devices in the device VM, 1 to 8 (default 1)
   --sibling F    the siblings' front-end: vmm (default, `vmm run
                  --vhost-user-blk`) or qemu (QEMU 7.2 -accel kvm,
                  -device vhost-user-blk-pci on the same socket)
@@ -39,16 +43,20 @@ The first run installs packages (root or sudo) and builds the guest kernel
 EOF
 }
 
-QUEUES=1 SIBLINGS=1 SIBLING=vmm DIR='' KEEP=0 OWN_DIR=0 INNER=0
-ADDR=0000:00:10.0
+QUEUES=1 SIBLINGS=1 DEVICES=1 SIBLING=vmm DIR='' KEEP=0 OWN_DIR=0 INNER=0
 
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--queues | --siblings)
+		--queues | --siblings | --devices)
 			[ $# -ge 2 ] || die "$1 needs a number"
 			[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1: '$2' is not a positive number"
-			if [ "$1" = --queues ]; then QUEUES=$2; else SIBLINGS=$2; fi
+			case $1 in
+			--queues) QUEUES=$2 ;;
+			--siblings) SIBLINGS=$2 ;;
+			--devices) [ "$2" -le 8 ] || die "--devices: '$2' is more than 8"
+				DEVICES=$2 ;;
+			esac
 			shift 2 ;;
 		--sibling) [ $# -ge 2 ] || die "--sibling needs vmm or qemu"
 			case $2 in vmm | qemu) SIBLING=$2 ;; *) die "--sibling: '$2' is not vmm or qemu" ;; esac
@@ -93,28 +101,52 @@ sibling_cmd() {
 	fi
 }
 
+# Device d's vhost-user socket and PCI address.
+dev_sock() { if [ "$2" -eq 1 ]; then echo "$1/blk.sock"; else echo "$1/blk$2.sock"; fi; }
+dev_addr() { printf '0000:00:%02x.0' $((0x10 + $1 - 1)); }
+
+# Device d's siblings, one after another: sibling k writes pattern-k.
+run_siblings() { # RUN D
+	local j k rc cmd
+	for ((j = 1; j <= SIBLINGS; j++)); do
+		k=$(((${2} - 1) * SIBLINGS + j))
+		: >"$DIR/sibling$k.log"
+		rc=0
+		mapfile -t cmd < <(sibling_cmd "$(dev_sock "$1" "$2")" "$DIR/sibling$k.log" \
+			"$SIBLING_ARGS vvu.sibling=$k")
+		date +%s >"$DIR/sibling$k.time"
+		watch "sibling VM $k" "$DIR/sibling$k.log" "${cmd[@]}" || rc=$?
+		date +%s >>"$DIR/sibling$k.time"
+		echo "$rc" >"$DIR/sibling$k.status"
+	done
+}
+
 inner() {
 	. "$DIR/env"
-	local run dev k rc cmd
+	local run dev k d rc proxies=() sibs=()
 	run=$(mktemp -d "${XDG_RUNTIME_DIR:-/tmp}/vvu-demo.XXXXXX")
+	echo "$run" >"$DIR/run"
+	for ((d = 1; d <= DEVICES; d++)); do
+		proxies+=(--vvu-proxy "$(dev_sock "$run" $d),addr=$(dev_addr $d)")
+	done
 	: >"$DIR/device.log"
-	watch "device VM" "$DIR/device.log" "$VMM" run -c 2 -m 256 -i "$DIR/device.gz" \
-		--serial "file=$DIR/device.log" --vvu-proxy "$run/blk.sock,addr=$ADDR" \
-		-p "quiet vfio.enable_unsafe_noiommu_mode=1 hugepages=4 $DEVICE_ARGS" "$VMLINUX" &
+	# Each further device's vblk-backend and 64 MiB disk image (tmpfs)
+	# need their own room.
+	watch "device VM" "$DIR/device.log" "$VMM" run -c 2 -m $((256 + 128 * (DEVICES - 1))) \
+		-i "$DIR/device.gz" --serial "file=$DIR/device.log" "${proxies[@]}" \
+		-p "quiet vfio.enable_unsafe_noiommu_mode=1 hugepages=$((4 * DEVICES)) $DEVICE_ARGS" \
+		"$VMLINUX" &
 	dev=$!
 	for ((k = 0; k < 3000; k++)); do
 		grep -q "vvu-demo: backend up" "$DIR/device.log" && break
 		kill -0 $dev 2>/dev/null || break
 		sleep 0.1
 	done
-	for ((k = 1; k <= SIBLINGS; k++)); do
-		: >"$DIR/sibling$k.log"
-		rc=0
-		mapfile -t cmd < <(sibling_cmd "$run/blk.sock" "$DIR/sibling$k.log" \
-			"$SIBLING_ARGS vvu.sibling=$k")
-		watch "sibling VM $k" "$DIR/sibling$k.log" "${cmd[@]}" || rc=$?
-		echo "$rc" >"$DIR/sibling$k.status"
+	for ((d = 1; d <= DEVICES; d++)); do
+		run_siblings "$run" $d &
+		sibs+=($!)
 	done
+	wait "${sibs[@]}"
 	rc=0
 	wait $dev || rc=$?
 	echo "$rc" >"$DIR/device.status"
@@ -146,35 +178,58 @@ prepare() {
 VMM=$(printf %q "$VVU_BUILD/vmm/vmm")
 VMLINUX=$(printf %q "$VMLINUX")
 SIBLINGS=$SIBLINGS
+DEVICES=$DEVICES
 SIBLING=$SIBLING
 QUEUES=$QUEUES
-DEVICE_ARGS="${VVU_DEMO_DEVICE_ARGS:-} vvu.pattern=$pattern vvu.block=$block vvu.queues=$QUEUES vvu.siblings=$SIBLINGS"
+DEVICE_ARGS="${VVU_DEMO_DEVICE_ARGS:-} vvu.pattern=$pattern vvu.block=$block vvu.queues=$QUEUES vvu.siblings=$SIBLINGS vvu.devices=$DEVICES"
 SIBLING_ARGS="vvu.pattern=$pattern vvu.block=$block"
 EOF
+}
+
+# Whether the first siblings of all devices ran at the same time: the last
+# of them started before the first of them ended.
+siblings_overlapped() {
+	local d k start end last_start=0 first_end=
+	for ((d = 1; d <= DEVICES; d++)); do
+		k=$(((d - 1) * SIBLINGS + 1))
+		{ read -r start && read -r end; } <"$DIR/sibling$k.time" || return 1
+		[ "$start" -gt "$last_start" ] && last_start=$start
+		[ -z "$first_end" ] || [ "$end" -lt "$first_end" ] && first_end=$end
+	done
+	[ "$last_start" -lt "$first_end" ]
 }
 
 # The lines a VM printed for us, without the prefix.
 shown() { tr -d '\r' <"$1" | sed -n 's/^vvu-demo: //p'; }
 
 report() {
-	local ok=1 k
-	say "host\$ vmm run --vvu-proxy SOCK,addr=$ADDR -m 256 -p \"vfio.enable_unsafe_noiommu_mode=1 hugepages=4\" vmlinux"
+	local ok=1 k d proxies='' run
+	run=$(cat "$DIR/run" 2>/dev/null) || run=RUN
+	for ((d = 1; d <= DEVICES; d++)); do
+		proxies+="--vvu-proxy $(dev_sock "$run" $d),addr=$(dev_addr $d) "
+	done
+	say "host\$ vmm run ${proxies}-m $((256 + 128 * (DEVICES - 1))) -p \"vfio.enable_unsafe_noiommu_mode=1 hugepages=$((4 * DEVICES))\" vmlinux"
 	echo "(the device VM's console)"
 	shown "$DIR/device.log"
-	for ((k = 1; k <= SIBLINGS; k++)); do
+	for ((k = 1; k <= SIBLINGS * DEVICES; k++)); do
+		d=$(((k - 1) / SIBLINGS + 1))
 		if [ "$SIBLING" = qemu ]; then
-			say "host\$ qemu-system-x86_64 -m 512 -device vhost-user-blk-pci,chardev=... (sibling VM $k)"
+			say "host\$ qemu-system-x86_64 -m 512 -chardev socket,path=$(dev_sock "$run" $d),... -device vhost-user-blk-pci,... (sibling VM $k)"
 		else
-			say "host\$ vmm run --vhost-user-blk SOCK -m 512 vmlinux   (sibling VM $k)"
+			say "host\$ vmm run --vhost-user-blk $(dev_sock "$run" $d) -m 512 vmlinux   (sibling VM $k)"
 		fi
 		shown "$DIR/sibling$k.log"
 		grep -q "vvu-demo: sibling $k read back" "$DIR/sibling$k.log" || ok=0
 		[ "$(cat "$DIR/sibling$k.status" 2>/dev/null)" = 0 ] ||
 			{ ok=0; echo "sibling VM $k ended badly: $(tail -n 5 "$DIR/sibling$k.log.fe")"; }
-		grep -q "vvu-demo: disk.img holds '[^']*-$k'" "$DIR/device.log" ||
-			{ ok=0; echo "sibling $k's pattern is not in the device VM's disk.img"; }
+		grep -q "vvu-demo: disk[0-9]*\.img holds '[^']*-$k'" "$DIR/device.log" ||
+			{ ok=0; echo "sibling $k's pattern is not in the device VM's disk image"; }
 	done
-	grep -q "vvu-demo: vblk-backend exit status 0" "$DIR/device.log" || ok=0
+	[ "$DEVICES" -eq 1 ] || siblings_overlapped ||
+		{ ok=0; echo "the siblings of the $DEVICES devices did not run at the same time"; }
+	for ((d = 1; d <= DEVICES; d++)); do
+		grep -q "vvu-demo: vblk-backend of $(dev_addr $d) exit status 0" "$DIR/device.log" || ok=0
+	done
 	[ "$(cat "$DIR/device.status" 2>/dev/null)" = 0 ] ||
 		{ ok=0; echo "the device VM ended badly: $(tail -n 5 "$DIR/device.log.fe")"; }
 	if grep -qE "(vmm|vvu-proxyd|vblk-backend)\[[0-9]+\]: (err|warn)" \
@@ -185,7 +240,7 @@ report() {
 			"$DIR/device.log" "$DIR/device.log.fe" "$DIR"/sibling*.log*
 	fi
 	if [ $ok -eq 1 ]; then
-		say "OK: the device VM's disk.img is the sibling's /dev/vda ($SIBLINGS sibling(s), $QUEUES queue(s))"
+		say "OK: the device VM's disk.img is the sibling's /dev/vda ($DEVICES device(s), $SIBLINGS sibling(s) each, $QUEUES queue(s))"
 	else
 		say "FAILED (logs in $DIR)"
 		KEEP=1
