@@ -2,6 +2,7 @@
 # The demo, README's main command: the seed's flow end to end.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
+. "$VVU_ROOT/scripts/lib/vvu-vms.sh"
 
 usage() {
 	cat <<'EOF'
@@ -76,80 +77,18 @@ say() {
 
 # --- inside with-kvm.sh: the two kinds of VM ---------------------------------
 
-# watch LABEL LOG CMD...: CMD under guest-watch.py, console and output in LOG.
-watch() {
-	local label=$1 log=$2
-	shift 2
-	timeout -k 10 900 "$VVU_ROOT/scripts/lib/guest-watch.py" --label "$label" \
-		--console "$log" --kernel "$VMLINUX" -- "$@" >"$log.fe" 2>&1 </dev/null
-}
-
-# The sibling VM's command line, one word per line: 512 MiB, the disk on SOCK.
-sibling_cmd() {
-	local sock=$1 log=$2 args=$3
-	if [ "$SIBLING" = qemu ]; then
-		printf '%s\n' qemu-system-x86_64 -accel kvm -cpu host,-arch-capabilities \
-			-smp 2 -m 512 -object memory-backend-memfd,id=mem,size=512M,share=on \
-			-machine pc,memory-backend=mem -nodefaults -display none -monitor none \
-			-no-reboot -serial "file:$log" -kernel "$VMLINUX" -initrd "$DIR/sibling.gz" \
-			-append "console=ttyS0 panic=-1 quiet $args" \
-			-chardev "socket,id=disk,path=$sock" \
-			-device "vhost-user-blk-pci,chardev=disk,num-queues=$QUEUES"
-	else
-		printf '%s\n' "$VMM" run -c 2 -m 512 -i "$DIR/sibling.gz" \
-			--serial "file=$log" --vhost-user-blk "$sock" -p "quiet $args" "$VMLINUX"
-	fi
-}
-
-# Device d's vhost-user socket and PCI address.
-dev_sock() { if [ "$2" -eq 1 ]; then echo "$1/blk.sock"; else echo "$1/blk$2.sock"; fi; }
-dev_addr() { printf '0000:00:%02x.0' $((0x10 + $1 - 1)); }
-
-# Device d's siblings, one after another: sibling k writes pattern-k.
-run_siblings() { # RUN D
-	local j k rc cmd
-	for ((j = 1; j <= SIBLINGS; j++)); do
-		k=$(((${2} - 1) * SIBLINGS + j))
-		: >"$DIR/sibling$k.log"
-		rc=0
-		mapfile -t cmd < <(sibling_cmd "$(dev_sock "$1" "$2")" "$DIR/sibling$k.log" \
-			"$SIBLING_ARGS vvu.sibling=$k")
-		date +%s >"$DIR/sibling$k.time"
-		watch "sibling VM $k" "$DIR/sibling$k.log" "${cmd[@]}" || rc=$?
-		date +%s >>"$DIR/sibling$k.time"
-		echo "$rc" >"$DIR/sibling$k.status"
-	done
-}
-
 inner() {
 	. "$DIR/env"
-	local run dev k d rc proxies=() sibs=()
+	local run d sibs=()
 	run=$(mktemp -d "${XDG_RUNTIME_DIR:-/tmp}/vvu-demo.XXXXXX")
 	echo "$run" >"$DIR/run"
-	for ((d = 1; d <= DEVICES; d++)); do
-		proxies+=(--vvu-proxy "$(dev_sock "$run" $d),addr=$(dev_addr $d)")
-	done
-	: >"$DIR/device.log"
-	# Each further device's vblk-backend and 64 MiB disk image (tmpfs)
-	# need their own room.
-	watch "device VM" "$DIR/device.log" "$VMM" run -c 2 -m $((256 + 128 * (DEVICES - 1))) \
-		-i "$DIR/device.gz" --serial "file=$DIR/device.log" "${proxies[@]}" \
-		-p "quiet vfio.enable_unsafe_noiommu_mode=1 hugepages=$((4 * DEVICES)) $DEVICE_ARGS" \
-		"$VMLINUX" &
-	dev=$!
-	for ((k = 0; k < 3000; k++)); do
-		grep -q "vvu-demo: backend up" "$DIR/device.log" && break
-		kill -0 $dev 2>/dev/null || break
-		sleep 0.1
-	done
+	device_vm_start "$run"
 	for ((d = 1; d <= DEVICES; d++)); do
 		run_siblings "$run" $d &
 		sibs+=($!)
 	done
 	wait "${sibs[@]}"
-	rc=0
-	wait $dev || rc=$?
-	echo "$rc" >"$DIR/device.status"
+	device_vm_wait
 	rm -rf "$run"
 }
 
@@ -160,16 +99,12 @@ cleanup() {
 }
 
 prepare() {
-	ensure_packages "${VVU_BUILD_PACKAGES[@]}" "${VVU_TEST_PACKAGES[@]}" pciutils pci.ids
+	ensure_packages "${VVU_BUILD_PACKAGES[@]}" "${VVU_TEST_PACKAGES[@]}" "${VVU_DEVICE_VM_PACKAGES[@]}"
 	say "building the project in $VVU_BUILD and the guest kernel"
 	build_tree "$VVU_BUILD"
 	VMLINUX=$("$VVU_ROOT/scripts/build-guest-kernel.sh" --print vmlinux) ||
 		die "cannot build the guest kernel"
-	"$VVU_ROOT/scripts/build-initramfs.sh" -o "$DIR/device.gz" \
-		--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
-		--file "$VVU_ROOT/scripts/lib/vvu-device-main.sh:/guest-main.sh" \
-		--bin "$VVU_BUILD/vblk-backend/vblk-backend" --bin /usr/bin/lspci \
-		--file /usr/share/misc/pci.ids:/usr/share/misc/pci.ids
+	device_initramfs
 	"$VVU_ROOT/scripts/build-initramfs.sh" -o "$DIR/sibling.gz" \
 		--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
 		--file "$VVU_ROOT/scripts/lib/vvu-sibling-main.sh:/guest-main.sh"

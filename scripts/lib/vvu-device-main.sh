@@ -70,6 +70,25 @@ wait_pattern() { # D K PID
 	echo "vvu-demo: $(disk "$1") holds '$p' at block $b"
 }
 
+# With vvu.barread=1 (scripts/bench-vm.sh): once sibling 1 says, in block
+# vvu.block-2 of device 1's disk, that it is done with fio (and still
+# connected, so that its memory backs BAR4), bar-read times reads through
+# BAR4's uncached mapping; block vvu.block-1 then lets the sibling go on.
+bar_read() { # PID
+	t=0
+	until block_holds disk.img $((VVU_block - 2)) vvu-bench-fio-done; do
+		t=$((t + 1))
+		if [ $t -gt "${VVU_wait:-900}" ] || ! kill -0 "$1" 2>/dev/null; then
+			echo "vvu-demo: the sibling never finished fio"
+			return 1
+		fi
+		sleep 1
+	done
+	echo "vvu-demo: guest\$ bar-read $(addr 1) 4 16"
+	echo "vvu-demo: $(bar-read "$(addr 1)" 4 16 2>&1)"
+	printf vvu-bench-measured | dd of=disk.img bs=4096 seek=$((VVU_block - 1)) conv=notrunc 2>/dev/null
+}
+
 pids=''
 d=1
 while [ $d -le "$ndev" ]; do
@@ -80,6 +99,8 @@ while [ $d -le "$ndev" ]; do
 	d=$((d + 1))
 done
 echo "vvu-demo: backend up"
+first=${pids# } first=${first%% *}
+[ "${VVU_barread:-0}" = 0 ] || bar_read "$first" || exit 1
 
 d=1
 for pid in $pids; do
