@@ -74,7 +74,10 @@
  * A zero-length used rx buffer means the front-end disconnected: everything
  * of its session (BAR4 contents, doorbells, kick vectors' bindings) is gone,
  * and the next front-end starts with GET_FEATURES. Device config status
- * bit 0 (VVU_STATUS_BACKEND_UP) says whether a front-end is connected.
+ * bit 0 (VVU_STATUS_BACKEND_UP) says whether a front-end is connected. The
+ * driver answers that buffer with a zero-length txq buffer, the end of the
+ * session: the device drops what the driver sends before it (late replies
+ * to the gone front-end) and connects the next front-end only after it.
  *
  * The back-end sends replies on txq, one whole message per buffer. The
  * device masks what it cannot carry (vvu-proxyd/rules.c): feature

@@ -60,28 +60,42 @@ static int tx_free_slot(struct vvu *v)
 	return -ETIMEDOUT;
 }
 
-static int vvu_send(struct vvu *v, const struct vu_msg *m)
+/* Hands tx buffer i, holding len bytes, to the device. */
+static int tx_post(struct vvu *v, int i, uint32_t len)
 {
-	uint8_t *buf;
-	struct vring_buf b;
-	ssize_t len;
-	int i;
+	struct vring_buf b = { .addr = v->dma_iova + VVU_DMA_TX_BUF(i), .len = len };
 
-	i = tx_free_slot(v);
-	if (i < 0)
-		return i;
-	buf = v->dma + VVU_DMA_TX_BUF(i);
-	len = vu_msg_serialize(m, buf, VVU_BUF_SIZE);
-	if (len < 0)
-		return (int)len;
-	b = (struct vring_buf){ .addr = v->dma_iova + VVU_DMA_TX_BUF(i),
-				.len = (uint32_t)len };
 	if (vring_drv_add(&v->tx, &b, 1, (void *)(uintptr_t)(i + 1)) < 0)
 		return -ENOSPC;
 	v->tx_busy[i] = true;
 	if (vring_drv_kick_prepare(&v->tx))
 		vvu_queue_kick(v, VVU_TXQ);
 	return 0;
+}
+
+static int vvu_send(struct vvu *v, const struct vu_msg *m)
+{
+	ssize_t len;
+	int i;
+
+	i = tx_free_slot(v);
+	if (i < 0)
+		return i;
+	len = vu_msg_serialize(m, v->dma + VVU_DMA_TX_BUF(i), VVU_BUF_SIZE);
+	if (len < 0)
+		return (int)len;
+	return tx_post(v, i, (uint32_t)len);
+}
+
+/*
+ * The end-of-session mark (protocol/vvu.h): everything sent before it was
+ * for the front-end that went; the device connects the next one after it.
+ */
+static int vvu_send_session_end(struct vvu *v)
+{
+	int i = tx_free_slot(v);
+
+	return i < 0 ? i : tx_post(v, i, 0);
 }
 
 /* One front-end message: 0, or -errno when the session must end. */
@@ -112,11 +126,12 @@ static int vvu_handle(struct vvu *v, const uint8_t *buf, uint32_t len)
 	return ret;
 }
 
-static void vvu_session_end(struct vvu *v)
+static int vvu_session_end(struct vvu *v)
 {
 	pr_info("%s: the front-end disconnected", v->pci->name);
 	vu_backend_reset(v->vb);
 	v->sibling = false;
+	return vvu_send_session_end(v);
 }
 
 static void vvu_rx(struct vvu *v)
@@ -130,9 +145,8 @@ static void vvu_rx(struct vvu *v)
 	while ((r = vring_drv_get_used(&v->rx, &id, &len, &token)) == 1) {
 		unsigned int i = (unsigned int)(uintptr_t)token - 1;
 
-		if (len == 0)
-			vvu_session_end(v);
-		else if (vvu_handle(v, v->dma + VVU_DMA_RX_BUF(i), len))
+		if (len == 0 ? vvu_session_end(v) :
+			       vvu_handle(v, v->dma + VVU_DMA_RX_BUF(i), len))
 			goto restart;
 		vvu_rx_post(v, i);
 		posted++;

@@ -212,6 +212,12 @@ struct proxy_sibling {
 	struct event *conn_ev;
 	bool enabled;			/* the driver runs the device: accept */
 	bool paused;			/* rx backlog full: socket not read */
+	/*
+	 * The driver was told that a sibling went and has not yet marked the
+	 * end of that session on txq: what it sends until then belongs to
+	 * the gone sibling, so the next one is not accepted before it.
+	 */
+	bool draining;
 	uint32_t gen;			/* counts sessions; 0: none yet */
 	uint64_t protocol;		/* negotiated protocol features */
 	struct proxy_shm shm;
@@ -230,6 +236,8 @@ void sibling_drop(struct proxy *p, const char *why);
 void sibling_close(struct proxy *p);
 /* A message the driver sent on txq. */
 void sibling_from_driver(struct proxy *p, const void *buf, size_t len);
+/* The driver's end-of-session mark (a zero-length txq buffer). */
+void sibling_session_ended(struct proxy *p);
 /* rxq has room again: read the socket if it was paused. */
 void sibling_rx_drained(struct proxy *p);
 /* The driver chose vector for vhost queue i's notifications. */

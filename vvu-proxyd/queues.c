@@ -230,6 +230,10 @@ static void tx_one(struct proxy *p, const struct vq_elem *e)
 	uint8_t buf[VU_MSG_MAX_LEN];
 	size_t len;
 
+	if (e->out_len == 0 && e->in_len == 0) {
+		sibling_session_ended(p);
+		return;
+	}
 	if (e->out_len > sizeof(buf) || e->out_len < sizeof(struct vhost_user_hdr)) {
 		pr_warn_limited("txq: a %llu-byte buffer is no vhost-user message",
 				(unsigned long long)e->out_len);

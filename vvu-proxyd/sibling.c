@@ -2,7 +2,9 @@
 /*
  * The vhost-user session with the sibling's front-end. One sibling at a
  * time, and only while the driver has the device running; later ones wait
- * in the backlog.
+ * in the backlog, also until the driver has marked the end of the previous
+ * session on txq: a reply it sends before that mark, late, is for the gone
+ * sibling and is dropped, never delivered to the next one.
  *
  * Every request goes whole to the driver on rxq, after its fds were turned
  * into something of the device VM (protocol/vvu.h, "fds on the wire"):
@@ -115,8 +117,19 @@ void sibling_drop(struct proxy *p, const char *why)
 	if (p->q.started) {
 		queues_rx_disconnected(p);
 		virtio_pci_model_config_changed(&p->dev.model);
+		s->draining = true;
 	}
 	watch_listen(p, s->enabled);
+}
+
+void sibling_session_ended(struct proxy *p)
+{
+	if (!p->sib.draining) {
+		pr_debug("txq: an end-of-session mark outside a session's end");
+		return;
+	}
+	p->sib.draining = false;
+	watch_listen(p, p->sib.enabled);
 }
 
 void sibling_refused(struct proxy *p, uint32_t gen)
@@ -474,7 +487,7 @@ static void watch_listen(struct proxy *p, bool on)
 {
 	struct proxy_sibling *s = &p->sib;
 
-	if (!on || s->conn_fd >= 0) {
+	if (!on || s->conn_fd >= 0 || s->draining) {
 		evloop_unwatch(&s->listen_ev);
 		return;
 	}
@@ -487,6 +500,8 @@ void sibling_enable(struct proxy *p, bool on)
 	p->sib.enabled = on;
 	if (!on)
 		sibling_drop(p, "the driver stopped the device");
+	/* A driver that (re)starts the device has no session to end. */
+	p->sib.draining = false;
 	watch_listen(p, on);
 }
 

@@ -111,7 +111,7 @@ static int expect_rx(struct fvmm *v, uint32_t request, struct vu_msg *m)
 }
 
 /* Skips messages until the zero-length buffer: the sibling went. */
-static int expect_marker(struct fvmm *v)
+static int expect_gone(struct fvmm *v)
 {
 	uint8_t buf[FV_RX_BUF_SIZE];
 	uint32_t len = 1;
@@ -124,6 +124,15 @@ static int expect_marker(struct fvmm *v)
 	for (int t = 0; t < TIMEOUT_MS && (fv_status(v) & VVU_STATUS_BACKEND_UP); t += 5)
 		CHECK(!fv_pump(v, 5), "pump");
 	CHECK(!(fv_status(v) & VVU_STATUS_BACKEND_UP), "status bit 0 still set");
+	return 0;
+}
+
+/* The sibling went, and the driver ends its session (a zero-length txq buffer). */
+static int expect_marker(struct fvmm *v)
+{
+	if (expect_gone(v))
+		return -1;
+	CHECK(!fv_tx(v, "", 0), "the end-of-session mark was not taken");
 	return 0;
 }
 
@@ -502,6 +511,47 @@ static int one_cycle(struct fvmm *v)
 	ret = setup_session(v, sock);
 	close(sock);
 	return ret || expect_marker(v) || check_clean(v) ? -1 : 0;
+}
+
+/*
+ * A reply the driver sends after its sibling went but before it marked the
+ * session's end is the gone sibling's: the next sibling, which waits until
+ * the mark, gets only its own reply.
+ */
+static int scenario_late_reply(struct fvmm *v)
+{
+	uint8_t buf[FV_RX_BUF_SIZE];
+	uint32_t len = 0;
+	struct vu_frontend fe;
+	struct vu_msg m;
+	int a = sib_connect(v), r;
+
+	CHECK(a >= 0, "first sibling");
+	CHECK(!sib_send(a, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0), "send");
+	if (expect_rx(v, VHOST_USER_GET_FEATURES, &m))
+		return -1;
+	close(a);
+	if (expect_gone(v))
+		return -1;
+	r = vu_fe_connect(&fe, v->sock);
+	CHECK(!r, "second sibling: %s", strerror(-r));
+	CHECK(!sib_send(fe.sock, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0), "send");
+	CHECK(!fv_tx_reply_u64(v, VHOST_USER_GET_FEATURES, 1), "the late reply");
+	r = fv_rx(v, buf, &len, 300);
+	CHECK(r == -ETIMEDOUT, "the second sibling was served before the mark (%s)",
+	      strerror(-r));
+	CHECK(!(fv_status(v) & VVU_STATUS_BACKEND_UP), "status bit 0 set before the mark");
+	CHECK(!fv_tx(v, "", 0), "the end-of-session mark was not taken");
+	if (expect_rx(v, VHOST_USER_GET_FEATURES, &m))
+		return -1;
+	CHECK(!fv_tx_reply_u64(v, VHOST_USER_GET_FEATURES, VIRTIO_BIT(VIRTIO_F_VERSION_1)),
+	      "tx");
+	CHECK(!vu_msg_recv(fe.sock, &m), "no GET_FEATURES reply");
+	CHECK(m.payload.u64 == VIRTIO_BIT(VIRTIO_F_VERSION_1),
+	      "the second sibling got %#llx: the first one's late reply",
+	      (unsigned long long)m.payload.u64);
+	close(fe.sock);
+	return expect_marker(v) || check_clean(v);
 }
 
 static int scenario_cycles(struct fvmm *v)
@@ -1033,6 +1083,8 @@ static int run(struct fvmm *v, const char *name)
 		return scenario_control_socket(v);
 	if (!strcmp(name, "harness-frontend"))
 		return scenario_harness_frontend(v);
+	if (!strcmp(name, "late-reply"))
+		return scenario_late_reply(v);
 	if (!strcmp(name, "bad-txq-chain"))
 		return scenario_bad_txq_chain(v);
 	if (!strcmp(name, "vmm-refuses-map"))
