@@ -15,7 +15,9 @@
  *   SET_VRING_CALL 0      doorbell 0: a write there is the sibling's call;
  *   GET_PROTOCOL_FEATURES answered, then it waits for the kick and rings
  *                         doorbell 0;
- *   the sibling hangs up  a zero-length used rx buffer, status bit 0 clear.
+ *   the sibling hangs up  a zero-length used rx buffer, status bit 0 clear;
+ *                         the driver's zero-length txq buffer, the session's
+ *                         end, is taken.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -279,18 +281,31 @@ static void repost(uint8_t *msg)
 	post(&rxq, 0, (uint16_t)((msg - rxq.buf[0]) / BUF_SIZE), BUF_SIZE, true);
 }
 
+/* The next txq buffer, then (tx_send) handed to the device with len bytes. */
+static uint16_t tx_next;
+
+static uint8_t *tx_buf(void)
+{
+	return txq.buf[tx_next % QSIZE];
+}
+
+static void tx_send(uint32_t len)
+{
+	uint8_t *ignored;
+
+	post(&txq, 1, tx_next++ % QSIZE, len, false);
+	take_used(&txq, &ignored);
+}
+
 static void reply_u64(uint32_t request, uint64_t value)
 {
-	static uint16_t next;
-	uint16_t id = next++ % QSIZE;
-	uint8_t *b = txq.buf[id], *ignored;
+	uint8_t *b = tx_buf();
 
 	((uint32_t *)b)[0] = request;
 	((uint32_t *)b)[1] = VU_REPLY_FLAGS;
 	((uint32_t *)b)[2] = 8;
 	*(uint64_t *)(b + 12) = value;
-	post(&txq, 1, id, 20, false);
-	take_used(&txq, &ignored);
+	tx_send(20);
 }
 
 static uint8_t *expect(uint32_t request, const char *what)
@@ -355,6 +370,8 @@ static void vhost_user_session(void)
 	if (R32(devcfg) & 1)
 		fail("status still says a sibling is connected");
 	guest_ok("disconnect");
+	tx_send(0);			/* the end of the session (protocol/vvu.h) */
+	guest_ok("end-of-session mark taken");
 }
 
 void guest_main(void)
