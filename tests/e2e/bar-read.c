@@ -11,7 +11,7 @@
  * "ignore guest PAT"). scripts/bench-vm.sh runs this in the device VM while
  * a sibling is connected, so that the BAR's first MiBs are backed.
  *
- * usage: bar-read BDF BAR [MiB]   (default 16 MiB, read-only)
+ * usage: bar-read BDF BAR [MiB]   (default 16 MiB, at most 1024; read-only)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,19 +56,28 @@ static int all_ones(const volatile uint8_t *p, size_t len)
 
 int main(int argc, char **argv)
 {
-	char path[128];
+	unsigned long mib = 16;
+	char path[128], *end;
 	size_t len;
 	int fd;
 
-	if (argc < 3 || argc > 4 || strchr(argv[2], '/')) {
-		fprintf(stderr, "usage: bar-read BDF BAR [MiB]\n");
+	if (argc < 3 || argc > 4 || strchr(argv[1], '/') || strlen(argv[2]) != 1 ||
+	    argv[2][0] < '0' || argv[2][0] > '5') {
+		fprintf(stderr, "usage: bar-read BDF BAR [MiB]   (BAR 0 to 5)\n");
 		return 2;
 	}
-	len = (argc == 4 ? strtoul(argv[3], NULL, 0) : 16) << 20;
+	if (argc == 4) {
+		mib = strtoul(argv[3], &end, 10);
+		if (*end || !mib || mib > 1024) {
+			fprintf(stderr, "bar-read: MiB '%s' is not 1 to 1024\n", argv[3]);
+			return 2;
+		}
+	}
+	len = (size_t)mib << 20;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%s", argv[1], argv[2]);
 	fd = open(path, O_RDONLY);
-	if (fd < 0 || !len) {
-		fprintf(stderr, "bar-read: %s: %s\n", path, len ? strerror(errno) : "bad MiB");
+	if (fd < 0) {
+		fprintf(stderr, "bar-read: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
 	const volatile uint8_t *bar = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);

@@ -516,7 +516,8 @@ static int one_cycle(struct fvmm *v)
 /*
  * A reply the driver sends after its sibling went but before it marked the
  * session's end is the gone sibling's: the next sibling, which waits until
- * the mark, gets only its own reply.
+ * the mark, gets only its own reply. A mark outside a session's end is
+ * ignored.
  */
 static int scenario_late_reply(struct fvmm *v)
 {
@@ -527,6 +528,9 @@ static int scenario_late_reply(struct fvmm *v)
 	int a = sib_connect(v), r;
 
 	CHECK(a >= 0, "first sibling");
+	/* A mark while the sibling is there ends nothing. */
+	CHECK(!fv_tx(v, "", 0), "a stray end-of-session mark was not taken");
+	CHECK(fv_status(v) & VVU_STATUS_BACKEND_UP, "a stray mark dropped the sibling");
 	CHECK(!sib_send(a, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0), "send");
 	if (expect_rx(v, VHOST_USER_GET_FEATURES, &m))
 		return -1;
