@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks /dev/vda of a sibling VM with fio inside that VM (O_DIRECT,
-# libaio, the rows of scripts/bench.sh), in one run on Linux guests under
+# libaio, the rows of scripts/bench.sh: scripts/lib/bench-rows), in one run on Linux guests under
 # KVM (scripts/with-kvm.sh: this host's, or a nested KVM under QEMU TCG):
 #   vvu     the seed's flow: vblk-backend --vfio in a device VM serves the
 #           sibling through the vvu-proxy device; the disk is a 64 MiB file
@@ -19,6 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$VVU_ROOT/scripts/lib/vvu-vms.sh"
+. "$VVU_ROOT/scripts/lib/backend.sh"
 
 RUNTIME=10 QUEUES=1 DIR='' INNER=0 OWN_DIR=0
 while [ $# -gt 0 ]; do
@@ -38,22 +39,16 @@ done
 # Inside with-kvm.sh: the socket row, then the vvu row.
 inner() {
 	. "$DIR/env"
-	local run pid cmd rc=0
+	local run cmd rc=0
 	run=$(mktemp -d "${XDG_RUNTIME_DIR:-/tmp}/vvu-bench.XXXXXX")
 	dd if=/dev/zero of="$run/socket.img" bs=1M count=64 status=none
-	"$VVU_BUILD/vblk-backend/vblk-backend" --socket "$run/socket.sock" \
-		--file "$run/socket.img" --queues "$QUEUES" >"$DIR/socket-backend.log" 2>&1 &
-	pid=$!
-	until grep -q serving "$DIR/socket-backend.log"; do
-		kill -0 $pid 2>/dev/null || die "vblk-backend --socket did not start: $(cat "$DIR/socket-backend.log")"
-		sleep 0.1
-	done
+	backend_start vblk "$run/socket.sock" "$run/socket.img" "$DIR/socket-backend.log" \
+		--queues "$QUEUES"
 	: >"$DIR/socket.log"
 	mapfile -t cmd < <(sibling_cmd "$run/socket.sock" "$DIR/socket.log" "vvu.runtime=$RUNTIME")
 	watch "sibling VM (socket)" "$DIR/socket.log" "${cmd[@]}" || rc=$?
 	[ $rc -ne 0 ] || grep -q "vvu-guest: main done" "$DIR/socket.log" || rc=1
-	kill -TERM $pid
-	wait $pid || rc=$?
+	backend_stop || rc=1
 	echo "$rc" >"$DIR/socket.status"
 
 	device_vm_start "$run"
@@ -82,6 +77,7 @@ device_initramfs --bin "$VVU_BUILD/tests/e2e/bar-read"
 	--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
 	--file "$VVU_ROOT/scripts/lib/vvu-fio-main.sh:/guest-main.sh" \
 	--file "$VVU_ROOT/scripts/lib/vvu-sibling-main.sh:/vvu-sibling-main.sh" \
+	--file "$VVU_ROOT/scripts/lib/bench-rows:/bench-rows" \
 	--bin /usr/bin/fio
 pattern="vvu-bench-$$-$RANDOM"
 cat >"$DIR/env" <<ENV
@@ -100,9 +96,10 @@ rows_of() { tr -d '\r' <"$1" | sed -n 's/^vvu-bench: \([^ ]* [0-9]* [0-9.]*\)$/\
 mapfile -t vvu < <(rows_of "$DIR/sibling1.log")
 mapfile -t sock < <(rows_of "$DIR/socket.log")
 ok=1
-[ ${#vvu[@]} -eq 4 ] && [ "$(cat "$DIR/sibling1.status")" = 0 ] && [ "$(cat "$DIR/device.status")" = 0 ] ||
+nrows=$(grep -vc '^#' "$VVU_ROOT/scripts/lib/bench-rows")
+[ ${#vvu[@]} -eq "$nrows" ] && [ "$(cat "$DIR/sibling1.status")" = 0 ] && [ "$(cat "$DIR/device.status")" = 0 ] ||
 	{ ok=0; echo "the vvu row did not complete: $(tr -d '\r' <"$DIR/sibling1.log" | grep -E 'vvu-(bench|demo|guest):' | tail -n 5)"; }
-[ ${#sock[@]} -eq 4 ] && [ "$(cat "$DIR/socket.status")" = 0 ] ||
+[ ${#sock[@]} -eq "$nrows" ] && [ "$(cat "$DIR/socket.status")" = 0 ] ||
 	{ ok=0; echo "the socket row did not complete: $(tr -d '\r' <"$DIR/socket.log" | grep -E 'vvu-(bench|guest):' | tail -n 5)"; }
 [ $ok -eq 1 ] || { trap - EXIT; die "logs in $DIR"; }
 

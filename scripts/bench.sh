@@ -32,12 +32,7 @@ trap 'backend_kill KILL || true; rm -rf "$dir"' EXIT
 dd if=/dev/urandom of="$dir/disk.img" bs=1M count="$size" status=none
 
 # name rw bs iodepth
-rows=(
-	"4k-randread-qd1 randread 4096 1"
-	"4k-randread-qd32 randread 4096 32"
-	"4k-randwrite-qd32 randwrite 4096 32"
-	"128k-seqread-qd8 read 131072 8"
-)
+mapfile -t rows < <(grep -v '^#' "$VVU_ROOT/scripts/lib/bench-rows")
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 

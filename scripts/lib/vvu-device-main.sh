@@ -11,9 +11,9 @@
 ndev=${VVU_devices:-1}
 nsib=${VVU_siblings:-1}
 cd /tmp || exit 1
+. /vvu-addr.sh
 
-# Per device d: its PCI address, disk, log and (later) vblk-backend's pid.
-addr() { printf '0000:00:%02x.0' $((0x10 + $1 - 1)); }
+# Per device d: its PCI address (dev_addr), disk, log and (later) vblk-backend's pid.
 disk() { if [ "$1" -eq 1 ]; then echo disk.img; else echo "disk$1.img"; fi; }
 blog() { if [ "$1" -eq 1 ]; then echo backend.log; else echo "backend$1.log"; fi; }
 show_log() { sed "s/^/vvu-demo: $(blog "$1" | sed 's/\.log//')| /" "$(blog "$1")"; }
@@ -30,7 +30,7 @@ bind_vfio() { # ADDR: the seed's sysfs lines
 }
 
 start_backend() { # D: vblk-backend's pid in $pid (a child of this shell)
-	a=$(addr "$1") f=$(disk "$1") l=$(blog "$1")
+	a=$(dev_addr "$1") f=$(disk "$1") l=$(blog "$1")
 	dd if=/dev/zero of="$f" bs=1M count=64 2>/dev/null
 	echo "vvu-demo: guest\$ vblk-backend --vfio $a --file $f --serial vvu-demo-disk$1${VVU_queues:+ --queues $VVU_queues}"
 	vblk-backend --vfio "$a" --file "$f" --serial "vvu-demo-disk$1" ${VVU_loglevel:+-l $VVU_loglevel} \
@@ -44,7 +44,7 @@ wait_serving() { # D PID
 		i=$((i + 1))
 		if [ $i -gt 300 ] || ! kill -0 "$2" 2>/dev/null; then
 			show_log "$1"
-			echo "vvu-demo: vblk-backend of $(addr "$1") did not start"
+			echo "vvu-demo: vblk-backend of $(dev_addr "$1") did not start"
 			exit 1
 		fi
 		sleep 0.1
@@ -55,18 +55,25 @@ block_holds() { # FILE BLOCK PATTERN
 	[ "$(dd if="$1" bs=4096 skip="$2" count=1 2>/dev/null | head -c ${#3})" = "$3" ]
 }
 
-# Waits for sibling K's pattern in device D's disk.
-wait_pattern() { # D K PID
-	b=$((VVU_block + $2)) p="$VVU_pattern-$2" t=0
-	until block_holds "$(disk "$1")" $b "$p"; do
+# Waits until BLOCK of FILE starts with TEXT, while PID lives; else says
+# WHAT never happened and fails.
+wait_block() { # FILE BLOCK TEXT PID WHAT
+	t=0
+	until block_holds "$1" "$2" "$3"; do
 		t=$((t + 1))
-		if [ $t -gt "${VVU_wait:-900}" ] || ! kill -0 "$3" 2>/dev/null; then
-			show_log "$1"
-			echo "vvu-demo: sibling $2's pattern never reached $(disk "$1")"
-			exit 1
+		if [ $t -gt "${VVU_wait:-900}" ] || ! kill -0 "$4" 2>/dev/null; then
+			echo "vvu-demo: $5"
+			return 1
 		fi
 		sleep 1
 	done
+}
+
+# Waits for sibling K's pattern in device D's disk.
+wait_pattern() { # D K PID
+	b=$((VVU_block + $2)) p="$VVU_pattern-$2"
+	wait_block "$(disk "$1")" $b "$p" "$3" "sibling $2's pattern never reached $(disk "$1")" ||
+		{ show_log "$1"; exit 1; }
 	echo "vvu-demo: $(disk "$1") holds '$p' at block $b"
 }
 
@@ -75,24 +82,17 @@ wait_pattern() { # D K PID
 # connected, so that its memory backs BAR4), bar-read times reads through
 # BAR4's uncached mapping; block vvu.block-1 then lets the sibling go on.
 bar_read() { # PID
-	t=0
-	until block_holds disk.img $((VVU_block - 2)) vvu-bench-fio-done; do
-		t=$((t + 1))
-		if [ $t -gt "${VVU_wait:-900}" ] || ! kill -0 "$1" 2>/dev/null; then
-			echo "vvu-demo: the sibling never finished fio"
-			return 1
-		fi
-		sleep 1
-	done
-	echo "vvu-demo: guest\$ bar-read $(addr 1) 4 16"
-	echo "vvu-demo: $(bar-read "$(addr 1)" 4 16 2>&1)"
+	wait_block disk.img $((VVU_block - 2)) vvu-bench-fio-done "$1" "the sibling never finished fio" ||
+		return 1
+	echo "vvu-demo: guest\$ bar-read $(dev_addr 1) 4 16"
+	echo "vvu-demo: $(bar-read "$(dev_addr 1)" 4 16 2>&1)"
 	printf vvu-bench-measured | dd of=disk.img bs=4096 seek=$((VVU_block - 1)) conv=notrunc 2>/dev/null
 }
 
 pids=''
 d=1
 while [ $d -le "$ndev" ]; do
-	bind_vfio "$(addr $d)"
+	bind_vfio "$(dev_addr $d)"
 	start_backend $d
 	wait_serving $d "$pid"
 	pids="$pids $pid"
@@ -121,7 +121,7 @@ for pid in $pids; do
 	wait "$pid"
 	r=$?
 	show_log $d
-	echo "vvu-demo: vblk-backend of $(addr $d) exit status $r"
+	echo "vvu-demo: vblk-backend of $(dev_addr $d) exit status $r"
 	[ $r -eq 0 ] || rc=1
 	d=$((d + 1))
 done

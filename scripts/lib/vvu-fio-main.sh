@@ -1,26 +1,22 @@
 #!/bin/sh
 # /guest-main.sh of scripts/bench-vm.sh's sibling VMs: fio on /dev/vda with
 # O_DIRECT and libaio (--thread: the guest kernel has no SysV shared
-# memory for fio's processes), vvu.runtime seconds per row (the rows of
-# scripts/bench.sh), each printed as "vvu-bench: ROW IOPS MB/s". Then, if
+# memory for fio's processes), vvu.runtime seconds per row (/bench-rows:
+# scripts/lib/bench-rows), each printed as "vvu-bench: ROW IOPS MB/s". Then, if
 # vvu.pattern is set, the demo sibling's check (/vvu-sibling-main.sh), which
 # tells the device VM that this sibling is done.
 [ -b /dev/vda ] || { echo "vvu-bench: no /dev/vda"; exit 1; }
-for row in 4k-randread-qd1:randread:4k:1 4k-randread-qd32:randread:4k:32 \
-	4k-randwrite-qd32:randwrite:4k:32 128k-seqread-qd8:read:128k:8; do
-	IFS=: read -r name rw bs qd <<ROW
-$row
-ROW
+grep -v '^#' /bench-rows | while read -r name rw bs qd; do
 	if ! out=$(fio --name="$name" --filename=/dev/vda --direct=1 --ioengine=libaio --thread \
 		--rw="$rw" --bs="$bs" --iodepth="$qd" --runtime="${VVU_runtime:-10}" \
-		--time_based --ramp_time=1 --output-format=terse --terse-version=3 2>&1); then
+		--time_based --ramp_time=1 --output-format=terse --terse-version=3 2>&1 </dev/null); then
 		echo "vvu-bench: fio $name failed: $out"
 		exit 1
 	fi
 	# Terse v3: field 7/8 read KiB/s and IOPS, 48/49 the same for writes.
 	echo "$out" | awk -F';' -v n="$name" \
 		'NF > 100 { printf "vvu-bench: %s %d %.1f\n", n, $8 + $49, ($7 + $48) * 1.024 / 1000 }'
-done
+done || exit 1
 # With vvu.barread=1, tell the device VM (block vvu.block-2) that fio is
 # done, and stay connected until it has timed its reads of this VM's memory
 # through the vvu-proxy device's BAR4 (block vvu.block-1).

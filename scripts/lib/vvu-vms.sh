@@ -6,6 +6,8 @@
 #   SIBLING  the siblings' front-end, vmm or qemu; QUEUES their disk's queues
 #   DEVICE_ARGS SIBLING_ARGS  guest kernel command line words (vvu.KEY=VALUE)
 
+. "$VVU_ROOT/scripts/lib/vvu-addr.sh"
+
 # What the device VM's initramfs takes from the host.
 VVU_DEVICE_VM_PACKAGES=(pciutils pci.ids)
 
@@ -15,6 +17,7 @@ device_initramfs() { # [ARGS...]
 	"$VVU_ROOT/scripts/build-initramfs.sh" -o "$DIR/device.gz" \
 		--init "$VVU_ROOT/scripts/lib/guest-init.sh" \
 		--file "$VVU_ROOT/scripts/lib/vvu-device-main.sh:/guest-main.sh" \
+		--file "$VVU_ROOT/scripts/lib/vvu-addr.sh:/vvu-addr.sh" \
 		--bin "$VVU_BUILD/vblk-backend/vblk-backend" --bin /usr/bin/lspci \
 		--file /usr/share/misc/pci.ids:/usr/share/misc/pci.ids "$@"
 }
@@ -44,9 +47,8 @@ sibling_cmd() {
 	fi
 }
 
-# Device d's vhost-user socket and PCI address.
+# Device d's vhost-user socket (its PCI address: dev_addr).
 dev_sock() { if [ "$2" -eq 1 ]; then echo "$1/blk.sock"; else echo "$1/blk$2.sock"; fi; }
-dev_addr() { printf '0000:00:%02x.0' $((0x10 + $1 - 1)); }
 
 # Device d's siblings, one after another: sibling k writes pattern-k.
 run_siblings() { # RUN D
